@@ -1,0 +1,39 @@
+# Daily commands. The first run creates .venv at the repo root and installs everything into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: setup start lab demo test test-fast release check-release clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP)                    ## create .venv and install the course and its tools
+
+start: setup                       ## open the course in JupyterLab (headless: run the demo grading)
+	$(BIN)/python -m course start
+
+lab: setup                         ## JupyterLab on the course, always
+	$(BIN)/python -m course start --lab
+
+demo: setup                        ## release, grade sample students, print the grades
+	$(BIN)/python -m course demo
+
+test: setup                        ## every test: units, notebooks, the nbgrader cycle
+	$(BIN)/python -m pytest -n auto
+
+test-fast: setup                   ## unit tests only
+	$(BIN)/python -m pytest -m "not e2e and not browser and not hub"
+
+release: setup                     ## regenerate source/ from authoring/ and release/ with nbgrader
+	$(BIN)/python -m authoring build
+
+check-release: setup               ## fail if source/ or release/ is stale
+	$(BIN)/python -m authoring build --check
+
+clean:                             ## remove grading output (never the gradebook of a real class)
+	rm -rf autograded/*/ feedback/ submitted/ .pytest_cache

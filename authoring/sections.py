@@ -1,0 +1,180 @@
+"""The parts every session shares, in the fixed order: problem and timeline → requirements → estimation
+→ high-level design → detailed design → deep dive → wrap-up. A session spec calls these with its own data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .cells import BEGIN, END, Cell, answer, code, md, tests, written
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One estimation function: its name, docstring, solution body and expected values per scenario."""
+
+    name: str
+    doc: str
+    body: str
+    expected: Mapping[str, str]  # scenario label -> "57870.37 msg/s"
+
+
+def _literal(value: str) -> str:
+    return repr(value)
+
+
+def scenario_code(var: str, values: Mapping[str, str]) -> str:
+    """``var = Assumptions(name="value unit", ...)`` for a scenario given as text values."""
+    args = "".join(f"\n    {name}={_literal(v)}," for name, v in values.items())
+    return f"{var} = Assumptions({args}\n)"
+
+
+def header(session_id: str, title: str, level: str, problem: str, how_long: str = "45 minutes") -> list[Cell]:
+    """Title, the problem as the interviewer states it, how the notebook works, set-up and the clock."""
+    return [
+        md(f"# {title}\n\n*Mock interview · {level} · {how_long}*"),
+        md(f"## The problem\n\n> {problem}", locked=True, cell_id="problem"),
+        md(
+            """
+            ### How this notebook works
+            Run the cells from top to bottom. Each **answer cell** (marked `YOUR CODE HERE` or
+            `YOUR ANSWER HERE`) is followed by a **check cell**: it gives instant feedback on the sample
+            scenario. Passing it means *public checks passed*; at grading, hidden checks run your code on
+            other scenarios, so compute from the assumptions rather than typing numbers in. Written answers
+            are graded by a person.
+
+            Work as you would at the whiteboard: say your assumptions, label your units, and keep an eye on
+            the clock below.
+            """
+        ),
+        code(
+            f"""
+            from course.units import u, q, fmt
+            from course.assumptions import Assumptions
+            from course.checks import check, expect_equal, public_checks_passed
+            from course import architecture, cards, schema, api
+            from course.content import load_session
+
+            SESSION = load_session({session_id!r})
+            """,
+            cell_id="setup",
+            locked=True,
+        ),
+        md("### The clock\nPress play to run a 45-minute interview clock (one tick per minute); the phase tells you what "
+           "the interviewer expects now."),
+        code("from course.timeline import timeline\ntimeline()"),
+    ]
+
+
+def requirements(fields: Mapping[str, tuple[str, str]], sample_solution: str, sample: Mapping[str, str],
+                 points: float = 2) -> list[Cell]:
+    """Ask the interviewer, then pin the assumptions in code (graded against the sample clarifications)."""
+    table = ["| name | unit | meaning |", "|---|---|---|"]
+    table += [f"| `{name}` | {unit or 'plain number'} | {what} |" for name, (unit, what) in fields.items()]
+    units = ", ".join(f"{name!r}: {unit!r}" for name, (unit, _) in fields.items())
+    visible = [f"from course.assumptions import require", f"require(assumptions, {{{units}}})"]
+    visible += [f"check({name!r}, assumptions.{name}, {value!r}, quiet=True)" for name, value in sample.items()]
+    visible += ['print("✓ the assumptions match what the interviewer said")', 'public_checks_passed("the assumptions")']
+    return [
+        md(
+            """
+            ## 1 · Requirements (minutes 5–10)
+            Never design before you know the scale and the scope. Ask the interviewer below: type a
+            question and press **Ask**. Only the questions you ask get answered, as in a real interview.
+            """
+        ),
+        code("from course.interviewer import interviewer\ninterviewer(SESSION.clarifications)"),
+        md(
+            "### Pin the assumptions\n"
+            "Write down what the interviewer told you as an `Assumptions` object, with units. Every estimate "
+            "below is a function of it, so a what-if later is one changed line.\n\n" + "\n".join(table)
+        ),
+        answer("assumptions", sample_solution),
+        tests("test_assumptions", points, "\n".join(visible)),
+    ]
+
+
+def estimates(grade_id: str, title: str, intro: str, items: Sequence[Estimate],
+              hidden: Mapping[str, Mapping[str, str]], points: float) -> list[Cell]:
+    """Estimation functions of the assumptions; visible checks on the sample, hidden ones on other scenarios."""
+    defs = []
+    for item in items:
+        defs.append(
+            f"def {item.name}(a: Assumptions):\n"
+            f'    """{item.doc}"""\n'
+            f"    {BEGIN}\n"
+            + "\n".join(f"    {line}" for line in item.body.strip().splitlines())
+            + f"\n    {END}"
+        )
+    visible = "\n".join(
+        f"check({item.name!r}, {item.name}(assumptions), {item.expected['sample']!r}, scenario=assumptions)"
+        for item in items
+    )
+    hidden_lines = ["from course.checks import check as _check"]
+    for label, values in hidden.items():
+        hidden_lines.append(scenario_code(f"_{label}", values))
+        for item in items:
+            hidden_lines.append(
+                f"_check({item.name!r}, {item.name}(_{label}), {item.expected[label]!r}, scenario=_{label}, quiet=True)"
+            )
+    return [
+        md(f"### {title}\n{intro.strip()}"),
+        answer(grade_id, "\n\n\n".join(defs)),
+        tests(f"test_{grade_id}", points, visible + f"\npublic_checks_passed({title.lower()!r})", "\n".join(hidden_lines)),
+    ]
+
+
+def multiple_choice(grade_id: str, prompt: str, options: Mapping[str, str], correct: str, why: str,
+                    points: float = 1) -> list[Cell]:
+    """A 'spot the error' question: the visible check validates the form, the hidden one the choice."""
+    listing = "\n".join(f"- **{key}**: {text}" for key, text in options.items())
+    keys = sorted(options)
+    return [
+        md(f"{prompt.strip()}\n\n{listing}\n\nSet `{grade_id}` to the letter of your choice."),
+        answer(grade_id, f'{BEGIN}\n{grade_id} = {correct!r}\n{END}'),
+        tests(
+            f"test_{grade_id}",
+            points,
+            f"""
+            assert {grade_id} in {keys!r}, f"choose one of {keys}, got {{{grade_id}!r}}"
+            print("Answer recorded: " + {grade_id} + ". The explanation is in the feedback after grading.")
+            """,
+            f'from course.checks import expect_equal as _expect_equal\n_expect_equal({grade_id!r}, {grade_id}, {correct!r}, hint={why!r})',
+        ),
+    ]
+
+
+def deep_dive(questions: Sequence[tuple[str, str, str]], points: float = 2) -> list[Cell]:
+    """Follow-up questions: a written answer each (graded by a person), model key points after answering."""
+    cells = [
+        md(
+            """
+            ## 4 · Deep dive (minutes 30–40)
+            The interviewer now pushes on the hard parts. Answer each question in the string below it:
+            a few sentences or bullet points, as you would say them aloud. Then run the next cell: once
+            you have written something, it reveals the key points a strong answer covers, so you can
+            compare. A person grades these answers.
+            """
+        )
+    ]
+    for grade_id, question, model in questions:
+        cells += [
+            md(f"**{question}**"),
+            written(grade_id, points, model),
+            code(f"SESSION.key_points({grade_id!r}, {grade_id})"),
+        ]
+    return cells
+
+
+def wrap_up() -> list[Cell]:
+    """Self-assessment against the rubric and the level it maps to."""
+    return [
+        md(
+            """
+            ## 5 · Wrap-up (minutes 40–45)
+            Rate yourself honestly on the four dimensions interviewers use (each weighs 25 %). The level
+            is what your ratings would usually map to; compare it with how the checks and the deep dive went.
+            """
+        ),
+        code("from course.rubric import rubric_widget\nrubric_widget()"),
+    ]

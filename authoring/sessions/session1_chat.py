@@ -1,0 +1,460 @@
+"""Session 1 · Design a chat application (beginner): a WhatsApp-like 1:1 messenger."""
+
+from __future__ import annotations
+
+from ..cells import Cell, answer, code, md, tests
+from ..sections import Estimate, deep_dive, estimates, header, multiple_choice, requirements, wrap_up
+
+ID = "session1_chat"
+
+FIELDS = {
+    "daily_active_users": ("user", "people who use the app on a given day"),
+    "messages_per_user_per_day": ("msg/user/day", "messages each of them sends"),
+    "message_size": ("B/msg", "average stored size of one message"),
+    "retention": ("day", "how long history is kept"),
+    "read_write_ratio": ("", "message reads (deliveries and history fetches) per message sent"),
+    "peak_factor": ("", "busiest-hour rate ÷ daily average"),
+    "replication_factor": ("", "copies of every stored message"),
+    "online_fraction": ("", "share of daily users connected at the busiest moment"),
+    "connections_per_online_user": ("conn/user", "open WebSockets per online user (devices)"),
+    "memory_per_connection": ("KB/conn", "server memory held by one open connection"),
+    "connections_per_server": ("conn/server", "connections one chat server holds"),
+}
+
+#: What the interviewer says (the seed's sample clarifications, plus the per-connection figures).
+SAMPLE = {
+    "daily_active_users": "100 M user",
+    "messages_per_user_per_day": "50 msg/user/day",
+    "message_size": "100 B/msg",
+    "retention": "30 day",
+    "read_write_ratio": "2",
+    "peak_factor": "3",
+    "replication_factor": "3",
+    "online_fraction": "0.1",
+    "connections_per_online_user": "1 conn/user",
+    "memory_per_connection": "10 KB/conn",
+    "connections_per_server": "1 M conn/server",
+}
+
+#: Other scenarios the hidden tests run the student's functions on.
+HIDDEN = {
+    "small": {
+        "daily_active_users": "20 M user", "messages_per_user_per_day": "40 msg/user/day",
+        "message_size": "200 B/msg", "retention": "90 day", "read_write_ratio": "1", "peak_factor": "2",
+        "replication_factor": "2", "online_fraction": "0.2", "connections_per_online_user": "2 conn/user",
+        "memory_per_connection": "20 KB/conn", "connections_per_server": "300 K conn/server",
+    },
+    "huge": {
+        "daily_active_users": "1 bn user", "messages_per_user_per_day": "100 msg/user/day",
+        "message_size": "150 B/msg", "retention": "365 day", "read_write_ratio": "3", "peak_factor": "2.5",
+        "replication_factor": "3", "online_fraction": "0.05", "connections_per_online_user": "1 conn/user",
+        "memory_per_connection": "16 KB/conn", "connections_per_server": "2 M conn/server",
+    },
+}
+
+#: Reference answers, written out; tests/test_reference_figures.py recomputes each one independently.
+EXPECTED = {
+    "messages_per_second": {"sample": "57870.37 msg/s", "small": "9259.259 msg/s", "huge": "1157407.4 msg/s"},
+    "peak_messages_per_second": {"sample": "173611.1 msg/s", "small": "18518.52 msg/s", "huge": "2893518.5 msg/s"},
+    "read_qps": {"sample": "115740.74 msg/s", "small": "9259.259 msg/s", "huge": "3472222.2 msg/s"},
+    "peak_read_qps": {"sample": "347222.2 msg/s", "small": "18518.52 msg/s", "huge": "8680555.6 msg/s"},
+    "storage_per_day": {"sample": "500 GB/day", "small": "160 GB/day", "huge": "15 TB/day"},
+    "history_storage": {"sample": "15 TB", "small": "14.4 TB", "huge": "5475 TB"},
+    "replicated_storage": {"sample": "45 TB", "small": "28.8 TB", "huge": "16425 TB"},
+    "ingress_bandwidth": {"sample": "5.787037 MB/s", "small": "1.851852 MB/s", "huge": "173.6111 MB/s"},
+    "egress_bandwidth": {"sample": "11.574074 MB/s", "small": "1.851852 MB/s", "huge": "520.8333 MB/s"},
+    "peak_egress_bandwidth": {"sample": "34.72222 MB/s", "small": "3.703704 MB/s", "huge": "1302.083 MB/s"},
+    "concurrent_connections": {"sample": "10 M conn", "small": "8 M conn", "huge": "50 M conn"},
+    "connection_memory": {"sample": "100 GB", "small": "160 GB", "huge": "800 GB"},
+    "chat_servers_needed": {"sample": "10 server", "small": "27 server", "huge": "25 server"},
+}
+
+
+def _estimate(name: str, doc: str, body: str) -> Estimate:
+    return Estimate(name, doc, body, EXPECTED[name])
+
+
+TRAFFIC = [
+    _estimate("messages_per_second", "Average messages sent per second.",
+              'return (a.daily_active_users * a.messages_per_user_per_day).to("msg/s")'),
+    _estimate("peak_messages_per_second", "Messages sent per second in the busiest hour.",
+              "return messages_per_second(a) * a.peak_factor"),
+    _estimate("read_qps", "Average message reads per second (deliveries plus history fetches).",
+              "return messages_per_second(a) * a.read_write_ratio"),
+    _estimate("peak_read_qps", "Message reads per second in the busiest hour.",
+              "return read_qps(a) * a.peak_factor"),
+]
+STORAGE = [
+    _estimate("storage_per_day", "New message bytes stored per day (one copy).",
+              'return (a.daily_active_users * a.messages_per_user_per_day * a.message_size).to("GB/day")'),
+    _estimate("history_storage", "Bytes held for the whole retention period (one copy).",
+              'return (storage_per_day(a) * a.retention).to("TB")'),
+    _estimate("replicated_storage", "Bytes held for the retention period, every replica counted.",
+              "return history_storage(a) * a.replication_factor"),
+]
+BANDWIDTH = [
+    _estimate("ingress_bandwidth", "Average bytes per second arriving at the chat servers.",
+              'return (messages_per_second(a) * a.message_size).to("MB/s")'),
+    _estimate("egress_bandwidth", "Average bytes per second leaving them (every read moves one message).",
+              'return (read_qps(a) * a.message_size).to("MB/s")'),
+    _estimate("peak_egress_bandwidth", "Egress in the busiest hour.",
+              "return egress_bandwidth(a) * a.peak_factor"),
+]
+CONNECTIONS = [
+    _estimate("concurrent_connections", "Open WebSocket connections at the busiest moment.",
+              'return (a.daily_active_users * a.online_fraction * a.connections_per_online_user).to("conn")'),
+    _estimate("connection_memory", "Server memory held by those connections.",
+              'return (concurrent_connections(a) * a.memory_per_connection).to("GB")'),
+    _estimate("chat_servers_needed", "Chat servers needed to hold every connection (a whole number).",
+              "import math\n"
+              'servers = (concurrent_connections(a) / a.connections_per_server).to("server")\n'
+              "return math.ceil(servers.magnitude) * u.server"),
+]
+
+SAMPLE_SOLUTION = "### BEGIN SOLUTION\nassumptions = Assumptions(\n" + "".join(
+    f"    {name}={value!r},\n" for name, value in SAMPLE.items()
+) + ")\n### END SOLUTION"
+
+ARCHITECTURE = '''
+architecture = """
+### BEGIN SOLUTION
+Mobile App [client] <-> Load Balancer [lb x2]
+Web App [client] <-> Load Balancer
+Load Balancer <-> Chat Server [websocket x4] : WebSocket per device
+Chat Server -> Message Store [db x3] : persist first
+Chat Server <-> Session Registry [cache x3] : which server holds whom
+Chat Server -> Message Router [queue x3] : to the recipient's server
+Message Router -> Chat Server
+Message Router -> Push Notifications [notification x2] : recipient offline
+Load Balancer -> API Service [service x3] : login, history
+API Service -> Message Store
+### END SOLUTION
+"""
+'''
+
+SCHEMA = '''
+schema_sql = """
+### BEGIN SOLUTION
+CREATE TABLE messages (
+    chat_id        BIGINT      NOT NULL,
+    seq            BIGINT      NOT NULL,          -- per-chat sequence number: the order of the chat
+    sender_id      BIGINT      NOT NULL,
+    client_msg_id  VARCHAR(36) NOT NULL,          -- idempotency key: a retried send is stored once
+    content        TEXT        NOT NULL,
+    created_at     TIMESTAMP   NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (chat_id, seq),
+    UNIQUE KEY uq_sender_client_msg (sender_id, client_msg_id)
+);
+
+CREATE TABLE chat_members (
+    chat_id        BIGINT NOT NULL,
+    user_id        BIGINT NOT NULL,
+    last_read_seq  BIGINT NOT NULL DEFAULT 0,     -- read receipts and unread counts
+    PRIMARY KEY (chat_id, user_id),
+    INDEX idx_member_user (user_id)
+);
+### END SOLUTION
+"""
+'''
+
+HISTORY_QUERY = ("SELECT seq, sender_id, content, created_at FROM messages "
+                 "WHERE chat_id = ? AND seq < ? ORDER BY seq DESC LIMIT 50")
+SYNC_QUERY = "SELECT seq, sender_id, content FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT 500"
+
+API = '''
+api_spec = """
+### BEGIN SOLUTION
+WS   /v1/connect                               # one socket per device: send, deliver, ack
+POST /v1/chats/{chat_id}/messages              body: client_msg_id, content
+GET  /v1/chats/{chat_id}/messages              query: before_seq, limit
+POST /v1/chats/{chat_id}/read                  body: seq
+GET  /v1/sync                                  query: since_seq, limit
+### END SOLUTION
+"""
+'''
+
+ALGORITHM = '''
+class SequenceAllocator:
+    """Hands out per-chat sequence numbers 1, 2, 3, ... independently for every chat."""
+
+    def __init__(self) -> None:
+        ### BEGIN SOLUTION
+        self._last: dict[str, int] = {}
+        ### END SOLUTION
+
+    def next(self, chat_id: str) -> int:
+        ### BEGIN SOLUTION
+        self._last[chat_id] = self._last.get(chat_id, 0) + 1
+        return self._last[chat_id]
+        ### END SOLUTION
+
+
+def deliverable(received: list[tuple[int, str]], last_shown: int) -> tuple[list[tuple[int, str]], int, list[int]]:
+    """What a client can show now, given messages received so far (out of order, some twice).
+
+    Returns ``(to_show, new_last_shown, missing)``: the messages after ``last_shown`` that form an
+    unbroken run, in order and without duplicates; the new high-water mark; and the sequence numbers
+    still missing below the highest one received (to re-fetch).
+    """
+    ### BEGIN SOLUTION
+    by_seq: dict[int, str] = {}
+    for seq, text in received:
+        if seq > last_shown:
+            by_seq.setdefault(seq, text)
+    to_show = []
+    nxt = last_shown + 1
+    while nxt in by_seq:
+        to_show.append((nxt, by_seq[nxt]))
+        nxt += 1
+    new_last = nxt - 1
+    top = max(by_seq, default=new_last)
+    missing = [seq for seq in range(new_last + 1, top) if seq not in by_seq]
+    return to_show, new_last, missing
+    ### END SOLUTION
+'''
+
+ALGORITHM_VISIBLE = '''
+seqs = SequenceAllocator()
+expect_equal("first numbers of chat 'a'", [seqs.next("a"), seqs.next("a"), seqs.next("a")], [1, 2, 3])
+expect_equal("first number of chat 'b'", seqs.next("b"), 1)
+received = [(3, "c"), (1, "a"), (1, "a"), (4, "d")]
+expect_equal("deliverable(received, 0)", deliverable(received, 0), ([(1, "a")], 1, [2]))
+expect_equal("after 2 arrives", deliverable(received + [(2, "b")], 1), ([(2, "b"), (3, "c"), (4, "d")], 4, []))
+public_checks_passed("ordering")
+'''
+
+ALGORITHM_HIDDEN = '''
+import random as _random
+from course.checks import expect_equal as _expect_equal
+_rng = _random.Random(20261125)
+_alloc = SequenceAllocator()
+_counts = {}
+for _ in range(300):
+    _chat = _rng.choice("pqrstuvw")
+    _counts[_chat] = _counts.get(_chat, 0) + 1
+    _expect_equal("SequenceAllocator.next", _alloc.next(_chat), _counts[_chat])
+for _trial in range(200):
+    _n = _rng.randint(0, 12)
+    _last = _rng.randint(0, 5)
+    _msgs = [(s, f"m{s}") for s in range(1, _last + _n + 1) if _rng.random() < 0.7]
+    _got = _msgs + _rng.sample(_msgs, k=len(_msgs) // 2)
+    _rng.shuffle(_got)
+    _have = {s for s, _ in _got if s > _last}
+    _k = _last
+    while _k + 1 in _have:
+        _k += 1
+    _top = max(_have, default=_k)
+    _want = ([(s, f"m{s}") for s in range(_last + 1, _k + 1)], _k, [s for s in range(_k + 1, _top) if s not in _have])
+    _expect_equal(f"deliverable(trial {_trial})", deliverable(list(_got), _last), _want)
+'''
+
+DEEP_DIVE = [
+    ("offline_delivery", "How would you deliver messages to users who are offline?",
+     """
+     - Persist every message before delivering it, so nothing depends on the recipient being online.
+     - Online recipient: the session registry says which chat server holds the socket; route it there.
+     - Offline recipient: send a push notification (APNs/FCM) through a queue; no socket to push to.
+     - On reconnect the device syncs: "give me everything after seq N" for each chat (per-device cursor).
+     - Delivery is at-least-once with retries and backoff; the client de-duplicates by (chat, seq), and
+       acks drive the delivered/read receipts.
+     """),
+    ("group_chat", "How would you extend this to group chats?",
+     """
+     - A group is a chat with many members: `chat_members` rows, the same `messages` table keyed by (chat_id, seq).
+     - Store each message once; fan out the delivery (not the storage) to the online members' chat servers.
+     - Small groups fan out on write; very large groups/channels let members pull (fan-out on read).
+     - Cap group size (WhatsApp-style) and fetch presence on demand instead of broadcasting it.
+     - Read receipts become per member: last_read_seq per (chat, user).
+     """),
+    ("message_ordering", "How do you keep messages in order and consistent?",
+     """
+     - Order matters within a conversation, not globally: give each chat a sequence number
+       (one writer per chat, or a counter in the store), or use time-sortable ids (Snowflake).
+     - The client shows messages by seq, buffers gaps and re-fetches what is missing.
+     - A client-generated id makes retries idempotent, so a resend is not a duplicate.
+     - Wall-clock timestamps from devices are not a safe order (clock skew); vector clocks are
+       unnecessary when each chat has a single sequencer.
+     """),
+]
+
+
+def cells() -> list[Cell]:
+    """The whole notebook, in the shared section order."""
+    return [
+        *header(
+            ID,
+            "Session 1 · Design a chat application",
+            "beginner",
+            "Design a real-time chat application like WhatsApp that supports one-on-one messaging.",
+        ),
+        *requirements(FIELDS, SAMPLE_SOLUTION, SAMPLE),
+        md(
+            """
+            ## 2 · Back-of-the-envelope estimation
+            Estimate from the assumptions, with units: pint keeps you honest (`fmt()` prints a value the
+            way you would say it). Use 86,400 s per day; the 10⁵ shortcut is 13.6 % off and fails the checks.
+            """
+        ),
+        *estimates("traffic", "Traffic",
+                   "How many messages per second are written and read, on average and at the peak?",
+                   TRAFFIC, HIDDEN, points=3),
+        *estimates("storage", "Storage",
+                   "How much does the message history take, for one copy and with every replica?",
+                   STORAGE, HIDDEN, points=3),
+        *estimates("bandwidth", "Bandwidth",
+                   "How many bytes per second flow in and out? (Convert to bits for a network link: "
+                   "`fmt(x.to('Mbit/s'))`.)", BANDWIDTH, HIDDEN, points=2),
+        *estimates("connections", "Connections",
+                   "A chat service is bound by open connections, not by storage. How many sockets are "
+                   "open at the busiest moment, what memory do they hold, and how many chat servers "
+                   "does that take?", CONNECTIONS, HIDDEN, points=2),
+        md(
+            """
+            ### What if?
+            Move the sliders: every figure is recomputed by *your* functions. Which assumption moves the
+            number of chat servers most?
+            """
+        ),
+        code(
+            """
+            from course.whatif import explore
+            explore(
+                assumptions,
+                {f.__name__: f for f in (messages_per_second, peak_read_qps, replicated_storage,
+                                         peak_egress_bandwidth, chat_servers_needed)},
+                sliders={"daily_active_users": (1e6, 2e9), "messages_per_user_per_day": (1, 500),
+                         "online_fraction": (0.01, 0.5)},
+            )
+            """
+        ),
+        *multiple_choice(
+            "spot_the_error",
+            """
+            ### Spot the error
+            The document this course grew from gives this block under the heading
+            **"Bandwidth Estimation"**:
+
+            ```python
+            read_write_ratio = 2  # 2 reads per write
+            read_qps = messages_per_second * read_write_ratio
+            write_qps = messages_per_second
+            peak_multiplier = 3
+            peak_read_qps = read_qps * peak_multiplier
+            peak_write_qps = write_qps * peak_multiplier
+            ```
+
+            What is wrong with it?
+            """,
+            {
+                "A": "58,000 messages per second is ten times too high: it should be about 5,800.",
+                "B": "It computes request rates, not bandwidth: bandwidth is messages per second × bytes "
+                     "per message (≈ 5.8 MB/s in, 46 Mbps), which it never evaluates.",
+                "C": "The peak multiplier belongs on storage, not on request rates.",
+                "D": "A day should be taken as 10⁵ seconds, not 24 × 60 × 60.",
+            },
+            "B",
+            "the block is labelled bandwidth but multiplies message rates; bytes per second never appear",
+        ),
+        md(
+            """
+            ### Reference cards
+            The figures worth knowing by heart, computed rather than copied.
+            """
+        ),
+        code("cards.time_conversions()"),
+        md(
+            """
+            ## 3 · High-level design (minutes 10–15)
+            Draw the system as text, one connection per line: `A [kind xN] -> B`, with `<->` for two-way
+            links and `xN` for N replicas. The diagram is drawn from your text.
+
+            What the checks look for:
+            - clients, a load balancer, chat servers holding WebSockets (`websocket`) and a message store (`db`);
+            - a path from the clients to the store;
+            - *(hidden)* no single point of failure between clients and the store (two or more of each);
+            - *(hidden)* a way to reach users who are offline (`notification`).
+            """
+        ),
+        code(ARCHITECTURE_HELP),
+        answer("architecture", ARCHITECTURE, stub="# YOUR ANSWER HERE: one connection per line, e.g.  Mobile App [client] -> Load Balancer [lb x2]"),
+        code("architecture.show_architecture(architecture, title='Chat: high-level design')"),
+        tests(
+            "test_architecture",
+            3,
+            'architecture.assert_architecture(architecture, require_kinds=["client", "lb", "websocket", "db"])\n'
+            'public_checks_passed("the architecture")',
+            "from course import architecture as _arch\n"
+            '_arch.assert_architecture(architecture, require_kinds=["client", "lb", "websocket", "db", "notification"], '
+            "no_spof=True)",
+        ),
+        md(
+            """
+            ## 4 · Detailed design (minutes 15–30)
+            ### The message store
+            Write the schema (MySQL syntax is fine). The history screen asks for the latest 50 messages
+            of a chat before a given point; a reconnecting device asks for everything after the last
+            message it has. Both must be served by an index, in order, without sorting.
+
+            ```sql
+            """ + HISTORY_QUERY + """
+            """ + SYNC_QUERY + """
+            ```
+            Required: a `messages` table with `chat_id`, a per-chat `seq`, `sender_id`, `content` and
+            `created_at`.
+            """
+        ),
+        answer("schema_sql", SCHEMA, stub="-- YOUR ANSWER HERE: CREATE TABLE messages (...);"),
+        tests(
+            "test_schema",
+            3,
+            "schema.assert_schema(\n"
+            "    schema_sql, table='messages',\n"
+            "    required_columns={'chat_id': 'integer', 'seq': 'integer', 'sender_id': 'integer', "
+            "'content': 'text', 'created_at': 'timestamp'},\n"
+            f"    indexed_query={HISTORY_QUERY!r},\n"
+            ")\n"
+            'public_checks_passed("the schema")',
+            "from course import schema as _schema\n"
+            f"_schema.assert_schema(schema_sql, table='messages', indexed_query={HISTORY_QUERY!r}, no_sort=True)\n"
+            f"_schema.assert_schema(schema_sql, table='messages', indexed_query={SYNC_QUERY!r}, no_sort=True)",
+        ),
+        md(
+            """
+            ### The API
+            One endpoint per line: `METHOD /path  query: a, b  body: c, d` (`WS` for a WebSocket).
+            Required: sending a message, and the chat history with **cursor** pagination (a `limit`
+            and a position such as `before_seq`; page offsets skip and repeat messages while new ones
+            arrive). *(Hidden)*: a real-time channel (`WS`) and a way to mark messages read.
+            """
+        ),
+        answer("api_spec", API, stub="# YOUR ANSWER HERE: one endpoint per line, e.g.  GET /v1/chats/{chat_id}/messages  query: before_seq, limit"),
+        tests(
+            "test_api",
+            2,
+            "api.assert_api(\n"
+            "    api_spec,\n"
+            "    required=[('POST', '/chats/{}/messages', 'send a message'), "
+            "('GET', '/chats/{}/messages', 'chat history')],\n"
+            "    cursor_paginated=[('GET', '/chats/{}/messages')],\n"
+            ")\n"
+            'public_checks_passed("the API")',
+            "from course import api as _api\n"
+            "_api.assert_api(api_spec, required=[('WS', '/connect', 'real-time channel'), "
+            "('POST', '/chats/{}/read', 'read receipts')])",
+        ),
+        md(
+            """
+            ### Key algorithm: order without a global clock
+            Give each chat its own sequence numbers, then let the client show messages strictly in that
+            order. Delivery is *at least once*: a message may arrive twice, and out of order.
+            Implement `SequenceAllocator.next` and `deliverable` below.
+            """
+        ),
+        answer("ordering", ALGORITHM),
+        tests("test_ordering", 3, ALGORITHM_VISIBLE, ALGORITHM_HIDDEN),
+        *deep_dive(DEEP_DIVE),
+        *wrap_up(),
+    ]
+
+
+ARCHITECTURE_HELP = "architecture.architecture_editor(\"Mobile App [client] -> Load Balancer [lb x2]\")"

@@ -1,0 +1,229 @@
+"""Visible-test feedback: compare a student's value with a reference, and say what probably went wrong.
+
+A failing check names what was expected, what was got, and the likely mistake read off the ratio
+(×8 bits vs bytes, ×1000ⁿ a unit prefix, ×1.024ⁿ binary vs decimal, ×60/3600/86400 a time unit, ×0.864
+the 10^5 s/day shortcut, a forgotten peak or replication factor). Nothing is written to stderr.
+
+Tamper resistance: the builtins used to judge an answer are captured when this module is imported
+(before any student code runs), answers are coerced to plain floats and exact types, and a value of an
+unexpected type (an object whose ``__eq__`` always says yes, a subclass of a quantity) is refused.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CourseInputError
+from .units import Quantity, fmt, q
+
+__all__ = [
+    "CheckFailed", "Diagnosis", "check", "diagnose", "expect_equal", "public_checks_passed", "scenario_factors", "TOLERANCE",
+]
+
+#: Relative tolerance of every numeric check: accepts 86,400 s/day, rejects the 10^5 shortcut (−13.6 %).
+TOLERANCE = 0.02
+
+# References captured before student code can patch builtins.
+_float, _abs, _type, _isinstance, _print, _len = (
+    builtins.float, builtins.abs, builtins.type, builtins.isinstance, builtins.print, builtins.len
+)
+_isfinite = math.isfinite
+_PLAIN_NUMBERS = (int, float)
+
+
+class CheckFailed(AssertionError):
+    """A visible or hidden check failed; the message is meant for the student."""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A likely mistake behind a wrong answer: the factor it explains and a sentence for the student."""
+
+    factor: float
+    message: str
+
+
+def _unit_mistakes() -> list[tuple[float, str]]:
+    out: list[tuple[float, str]] = [(8.0, "bits vs bytes: a byte is 8 bits (networks quote bits, storage bytes)")]
+    for n, names in ((1, "K↔M"), (2, "K↔G or M↔T"), (3, "K↔T"), (4, "K↔P")):
+        out.append((1000.0**n, f"a unit prefix: off by 1,000^{n} ({names})"))
+        out.append((1000.0**n * 8, f"a unit prefix and bits vs bytes: off by 1,000^{n} × 8"))
+    for n in (1, 2, 3, 4):
+        out.append((1.024**n, f"binary vs decimal units (KiB/MiB/GiB vs KB/MB/GB): off by 1.024^{n}"))
+    out += [
+        (60.0, "a time unit: per minute vs per second (×60)"),
+        (3600.0, "a time unit: per hour vs per second (×3,600)"),
+        (86400.0, "a time unit: per day vs per second (×86,400)"),
+        (24.0, "a time unit: per day vs per hour (×24)"),
+        (1440.0, "a time unit: per day vs per minute (×1,440)"),
+        (1e5 / 86400, "the 10^5 s/day shortcut: a day has 86,400 s (the shortcut is 13.6 % low on rates)"),
+        (2.592 / 2.5, "the 2.5 M s/month shortcut: a 30-day month has 2.592 M s"),
+        (365.0, "a time unit: per year vs per day (×365)"),
+    ]
+    return out
+
+
+_UNIT_MISTAKES = _unit_mistakes()
+
+
+def diagnose(ratio: float, factors: Mapping[str, float] | None = None, *, rel: float = TOLERANCE) -> list[Diagnosis]:
+    """Likely mistakes that explain ``got / expected == ratio``, best match first.
+
+    ``factors`` names the scenario's own multipliers (``{"peak factor": 3, "replication factor": 3}``):
+    a ratio equal to one of them (or its inverse) means it was forgotten or applied twice.
+    """
+    if not (_isfinite(ratio) and ratio > 0):
+        return []
+    found: list[tuple[float, Diagnosis]] = []
+
+    def consider(factor: float, text_high: str, text_low: str) -> None:
+        for f, text in ((factor, text_high), (1.0 / factor, text_low)):
+            miss = _abs(ratio / f - 1.0)
+            if miss <= rel:
+                found.append((miss, Diagnosis(f, text)))
+
+    for name, value in (factors or {}).items():
+        value = _float(value)
+        if value > 0 and _abs(value - 1.0) > rel:
+            consider(value, f"the {name} (×{value:g}) applied where it does not belong, or twice",
+                     f"a forgotten {name} (×{value:g})")
+    for factor, text in _UNIT_MISTAKES:
+        consider(factor, text, text)
+    found.sort(key=lambda item: item[0])
+    seen: set[str] = set()
+    unique = []
+    for _, d in found:
+        if d.message not in seen:
+            seen.add(d.message)
+            unique.append(d)
+    return unique
+
+
+def _plain_quantity(value: Any, name: str) -> Quantity:
+    """Coerce an answer to a fresh quantity built from a plain float, refusing look-alikes."""
+    __tracebackhide__ = True
+    kind = _type(value)
+    if kind is Quantity:
+        magnitude = value.magnitude
+        if _type(magnitude) not in _PLAIN_NUMBERS and not _is_numpy_scalar(magnitude):
+            raise CheckFailed(f"{name}: expected a number with units, got a quantity of {_type(magnitude).__name__}")
+        return Quantity(_float(magnitude), value.units)
+    if kind in _PLAIN_NUMBERS or _is_numpy_scalar(value):
+        return Quantity(_float(value), "")
+    if kind is str:
+        try:
+            return _plain_quantity(q(value), name)
+        except CourseInputError as exc:
+            raise CheckFailed(f"{name}: {exc}") from None
+    if value is None:
+        raise CheckFailed(f"{name}: got None. Did the function forget to `return` its result?")
+    raise CheckFailed(f"{name}: expected a quantity such as `57870 * u.msg / u.s`, got a {kind.__name__}")
+
+
+def _is_numpy_scalar(value: Any) -> bool:
+    kind = _type(value)
+    return kind.__module__ == "numpy" and kind.__name__ in {"float64", "float32", "int64", "int32"}
+
+
+def scenario_factors(scenario: Mapping[str, Any] | None) -> dict[str, float]:
+    """The multipliers a scenario offers as explanations: its plain-number assumptions (peak factor,
+    replication factor, read:write ratio...) and its durations in days (a retention of 30 days)."""
+    out: dict[str, float] = {}
+    for key, value in (scenario or {}).items():
+        label = key.replace("_", " ")
+        try:
+            qty = q(value)
+        except CourseInputError:
+            continue
+        if qty.dimensionless:
+            out[label] = _float(qty.to("").magnitude)
+        elif qty.check("[time]"):
+            out[f"{label} ({_float(qty.to('day').magnitude):g} days)"] = _float(qty.to("day").magnitude)
+    return out
+
+
+def check(name: str, got: Any, expected: Any, *, rel: float = TOLERANCE,
+          factors: Mapping[str, float] | None = None, scenario: Mapping[str, Any] | None = None,
+          quiet: bool = False) -> None:
+    """Assert that ``got`` equals ``expected`` within ``rel`` (±2 %), in any compatible unit.
+
+    ``expected`` is a quantity or text such as ``"57870.37 msg/s"``. ``scenario`` (the assumptions the
+    answer was computed from) and ``factors`` name multipliers a wrong answer may be off by. On success
+    prints ``✓ name = value`` (unless ``quiet``); on failure raises :class:`CheckFailed` saying what was
+    expected, what was got and the likely mistake.
+    """
+    __tracebackhide__ = True
+    factors = {**scenario_factors(scenario), **(factors or {})}
+    want = q(expected) if _type(expected) is str else _plain_quantity(expected, "expected")
+    have = _plain_quantity(got, name)
+    if not _isfinite(have.magnitude):
+        raise CheckFailed(f"{name}: expected {fmt(want)}, got {have.magnitude} (not a finite number)")
+    if want.dimensionality != have.dimensionality:
+        if have.dimensionless and not want.dimensionless:
+            raise CheckFailed(
+                f"{name}: expected {fmt(want)}, got the bare number {have.magnitude:,.6g}. "
+                f"Keep the units: build it from the assumptions, which carry them."
+            )
+        raise CheckFailed(
+            f"{name}: expected {fmt(want)} ({want.dimensionality}), got {_show(have)} ({have.dimensionality}). "
+            "The units do not match: check what is counted and per which time unit."
+        )
+    got_value = _float(have.to(want.units).magnitude)
+    want_value = _float(want.magnitude)
+    if want_value == 0:
+        ok = _abs(got_value) <= 1e-12
+        ratio = math.inf
+    else:
+        ratio = got_value / want_value
+        ok = _abs(ratio - 1.0) <= rel
+    if ok:
+        if not quiet:
+            _print(f"✓ {name} = {_show(have)}")
+        return
+    lines = [f"{name}: expected {fmt(want)} (±{rel:.0%}), got {_show(have)}"]
+    if ratio > 0 and _isfinite(ratio):
+        how = f"{_times(ratio)} too high" if ratio > 1 else f"{_times(1 / ratio)} too low"
+        lines[0] += f", {how}."
+        hints = diagnose(ratio, factors, rel=rel)
+        if hints:
+            lines.append("Likely mistake: " + "; or ".join(d.message for d in hints[:2]) + ".")
+    elif ratio <= 0:
+        lines[0] += " (wrong sign or zero)."
+    raise CheckFailed("\n".join(lines))
+
+
+def _times(factor: float) -> str:
+    return f"{factor:,.0f}×" if factor >= 100 else f"{factor:.3g}×"
+
+
+def _show(value: Quantity) -> str:
+    try:
+        return fmt(value)
+    except Exception:  # noqa: BLE001 - formatting must never hide the real feedback
+        return f"{value:~P}"
+
+
+def expect_equal(name: str, got: Any, expected: Any, *, hint: str | None = None) -> None:
+    """Assert exact equality of plain values (str, int, bool, tuple, list), with expected/got in the message."""
+    __tracebackhide__ = True
+    kind = _type(expected)
+    if _type(got) is not kind and not (kind in _PLAIN_NUMBERS and _type(got) in _PLAIN_NUMBERS):
+        raise CheckFailed(f"{name}: expected a {kind.__name__} like {expected!r}, got a {_type(got).__name__}: {got!r}")
+    if kind in (list, tuple):
+        same = _len(got) == _len(expected) and all(_type(a) is _type(b) and a == b for a, b in zip(got, expected))
+    else:
+        same = (got == expected) is True and (expected == got) is True
+    if not same:
+        message = f"{name}: expected {expected!r}, got {got!r}"
+        raise CheckFailed(message + (f"\nHint: {hint}" if hint else ""))
+    _print(f"✓ {name} = {got!r}")
+
+
+def public_checks_passed(what: str = "") -> None:
+    """Print the honest summary of a visible test cell: hidden checks still run at grading."""
+    label = f" for {what}" if what else ""
+    _print(f"Public checks passed{label}; hidden checks run at grading.")

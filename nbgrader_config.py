@@ -1,0 +1,35 @@
+"""nbgrader configuration for the System Design Interview Lab (run nbgrader from this folder)."""
+
+import os
+from pathlib import Path
+
+from nbgrader.preprocessors import (
+    CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput, ClearSolutions, ComputeChecksums,
+    IncludeHeaderFooter, InstantiateTests, LockCells, SaveCells,
+)
+
+from course.nbgrader_ext import TextAnswerStub
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+HERE = Path(__file__).resolve().parent
+
+c.CourseDirectory.course_id = os.environ.get("COURSE_ID", "sysdesign-lab")
+# An embedded SQLite gradebook by default; a database URL (e.g. postgresql://...) for larger classes.
+# ?timeout=60: wait for another grader's write instead of aborting the whole run after 5 s.
+c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL", f"sqlite:///{HERE / 'gradebook.db'}?timeout=60")
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.GenerateAssignment.preprocessors = [
+    IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, TextAnswerStub, ClearOutput,
+    CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme, ComputeChecksums,
+    CheckCellMetadata,
+]
+
+# Per-cell limit (nbgrader has no whole-notebook limit). Every cell of a session runs in well under a
+# second; 20 s leaves room for a loaded grading machine and stops an infinite loop.
+c.Execute.timeout = 20
+c.Execute.interrupt_on_timeout = True
+# Deleted test cells are put back and run, instead of leaving the grade empty for manual work.
+c.OverwriteCells.add_missing_cells = True
+c.Execute.kernel_name = "python3"

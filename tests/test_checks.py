@@ -1,0 +1,149 @@
+import builtins
+
+import pytest
+
+from course.assumptions import Assumptions, require
+from course.checks import CheckFailed, check, diagnose, expect_equal, public_checks_passed
+from course.errors import CourseInputError
+from course.units import q, u
+
+SAMPLE = Assumptions(daily_active_users="100 M user", messages_per_user_per_day="50 msg/user/day",
+                     peak_factor=3, replication_factor=2, read_write_ratio=5, retention="30 day")
+
+
+def test_pass_prints_a_tick_and_nothing_on_stderr(capsys):
+    check("messages_per_second", q("57870 msg/s"), "57870.37 msg/s")
+    out, err = capsys.readouterr()
+    assert out.startswith("✓ messages_per_second = 57.9 K msg/s")
+    assert err == ""
+
+
+def test_any_compatible_unit_passes():
+    check("rate", q("5 bn msg/day"), "57870.37 msg/s", quiet=True)
+    check("size", q("15000 GB"), "15 TB", quiet=True)
+
+
+def test_tolerance_is_two_percent():
+    check("x", q("101.9 msg/s"), "100 msg/s", quiet=True)
+    with pytest.raises(CheckFailed):
+        check("x", q("102.1 msg/s"), "100 msg/s", quiet=True)
+
+
+@pytest.mark.parametrize(
+    "got, expected, mistake",
+    [
+        ("46.3 MB/s", "5.787 MB/s", "bits vs bytes"),
+        ("5.787 GB/s", "5.787 MB/s", "unit prefix"),
+        ("57.87 msg/s", "57870 msg/s", "unit prefix"),
+        ("15 TiB", "15 TB", "binary vs decimal"),
+        ("57870 msg/s", "57870 msg/min", "per minute"),
+        ("50000 msg/s", "57870.37 msg/s", "10^5 s/day"),
+        ("57870.37 msg/s", "173611.1 msg/s", "forgotten peak factor"),
+        ("500 GB", "15 TB", "retention"),
+        ("15 TB", "30 TB", "forgotten replication factor"),
+    ],
+)
+def test_failure_names_expected_got_and_likely_mistake(got, expected, mistake):
+    with pytest.raises(CheckFailed) as err:
+        check("value", q(got), expected, scenario=SAMPLE, quiet=True)
+    message = str(err.value)
+    assert "expected" in message and "got" in message
+    assert mistake in message
+
+
+def test_bare_number_is_refused_with_a_units_hint():
+    with pytest.raises(CheckFailed, match="bare number"):
+        check("messages_per_second", 57870.37, "57870.37 msg/s")
+
+
+def test_wrong_dimension_says_so():
+    with pytest.raises(CheckFailed, match="units do not match"):
+        check("messages_per_second", q("500 GB/day"), "57870.37 msg/s")
+
+
+def test_none_means_a_missing_return():
+    with pytest.raises(CheckFailed, match="return"):
+        check("messages_per_second", None, "1 msg/s")
+
+
+class Rigged:
+    def __eq__(self, other):
+        return True
+
+    def __float__(self):
+        return 57870.37
+
+
+def test_rigged_objects_earn_nothing():
+    with pytest.raises(CheckFailed):
+        check("messages_per_second", Rigged(), "57870.37 msg/s")
+    with pytest.raises(CheckFailed):
+        expect_equal("answer", Rigged(), "B")
+
+
+def test_quantity_subclass_is_refused():
+    class Liar(type(q("1 msg/s"))):
+        pass
+
+    with pytest.raises(CheckFailed):
+        check("x", Liar(1, "msg/s"), "57870 msg/s")
+
+
+def test_patched_builtins_do_not_change_the_verdict(monkeypatch):
+    monkeypatch.setattr(builtins, "abs", lambda x: 0)
+    monkeypatch.setattr(builtins, "float", lambda x=0: 57870.37)
+    with pytest.raises(CheckFailed):
+        check("messages_per_second", q("1 msg/s"), "57870.37 msg/s")
+
+
+def test_diagnose_orders_best_match_first():
+    hints = diagnose(8.0)
+    assert "bits vs bytes" in hints[0].message
+    assert diagnose(1.0) == []
+    assert diagnose(-3) == []
+    assert diagnose(7.3) == []
+
+
+def test_expect_equal_messages():
+    expect_equal("seqs", [1, 2, 3], [1, 2, 3])
+    with pytest.raises(CheckFailed, match=r"expected \[1, 2, 3\], got \[1, 3, 2\]"):
+        expect_equal("seqs", [1, 3, 2], [1, 2, 3])
+    with pytest.raises(CheckFailed, match="expected a str"):
+        expect_equal("choice", 2, "B")
+    with pytest.raises(CheckFailed, match="Hint: look again"):
+        expect_equal("choice", "A", "B", hint="look again")
+
+
+def test_public_summary_is_honest(capsys):
+    public_checks_passed("traffic")
+    out = capsys.readouterr().out
+    assert "hidden checks run at grading" in out
+    assert "all tests passed" not in out.lower()
+
+
+def test_assumptions_parse_and_replace():
+    assert SAMPLE.daily_active_users == q("100 M user")
+    bigger = SAMPLE.replace(daily_active_users="1 bn user")
+    assert bigger.daily_active_users.magnitude == 1e9
+    assert SAMPLE.daily_active_users.magnitude == 1e8
+    with pytest.raises(AttributeError, match="immutable"):
+        SAMPLE.peak_factor = 2
+    with pytest.raises(CourseInputError, match="unknown assumption"):
+        SAMPLE.replace(dau=1)
+    with pytest.raises(AttributeError, match="the assumptions are"):
+        SAMPLE.dau
+
+
+@pytest.mark.parametrize("bad", [dict(x="abc"), dict(x=...), {}])
+def test_assumptions_bad_input(bad):
+    with pytest.raises(CourseInputError):
+        Assumptions(**bad)
+
+
+def test_require_lists_every_problem():
+    with pytest.raises(AssertionError) as err:
+        require(SAMPLE, {"daily_active_users": "msg", "retention": "day", "message_size": "B/msg"})
+    message = str(err.value)
+    assert "daily_active_users" in message and "message_size" in message and "retention" not in message
+    with pytest.raises(AssertionError, match="Assumptions"):
+        require({"daily_active_users": 1}, {"daily_active_users": "user"})
