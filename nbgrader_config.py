@@ -33,3 +33,11 @@ c.Execute.interrupt_on_timeout = True
 # Deleted test cells are put back and run, instead of leaving the grade empty for manual work.
 c.OverwriteCells.add_missing_cells = True
 c.Execute.kernel_name = "python3"
+
+# Feedback shows which check failed and why, never the hidden tests (nbgrader #917).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from course.nbgrader_ext import RedactTracebacks  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, RedactTracebacks, CSSHTMLHeaderPreprocessor]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import nbformat
 
+from course.pathfix import ensure_scripts_on_path
+
 from .cells import notebook
 from .sessions import SESSIONS
 
@@ -54,6 +56,7 @@ def generate_release(root: Path, out: Path | None = None) -> Path:
 
     The scratch course has its own gradebook, so building never touches an instructor's real one.
     """
+    ensure_scripts_on_path()
     scratch = Path(tempfile.mkdtemp(prefix="release-"))
     shutil.copytree(root / "source", scratch / "source")
     shutil.copy(root / "nbgrader_config.py", scratch / "nbgrader_config.py")

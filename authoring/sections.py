@@ -52,7 +52,10 @@ def header(session_id: str, title: str, level: str, problem: str, how_long: str 
             from course.units import u, q, fmt
             from course.assumptions import Assumptions
             from course.checks import check, expect_equal, public_checks_passed
-            from course import architecture, cards, schema, api
+            from course.architecture import architecture_editor, assert_architecture, show_architecture
+            from course.schema import assert_schema
+            from course.api import assert_api
+            from course import cards
             from course.content import load_session
 
             SESSION = load_session({session_id!r})
@@ -89,7 +92,9 @@ def requirements(fields: Mapping[str, tuple[str, str]], sample_solution: str, sa
             "Write down what the interviewer told you as an `Assumptions` object, with units. Every estimate "
             "below is a function of it, so a what-if later is one changed line.\n\n" + "\n".join(table)
         ),
-        answer("assumptions", sample_solution),
+        answer("assumptions", sample_solution,
+               stub="assumptions = Assumptions(\n" + "".join(f"    {name}=...,  # {unit or 'plain number'}\n"
+                                                        for name, (unit, _) in fields.items()) + ")"),
         tests("test_assumptions", points, "\n".join(visible)),
     ]
 
@@ -131,7 +136,8 @@ def multiple_choice(grade_id: str, prompt: str, options: Mapping[str, str], corr
     keys = sorted(options)
     return [
         md(f"{prompt.strip()}\n\n{listing}\n\nSet `{grade_id}` to the letter of your choice."),
-        answer(grade_id, f'{BEGIN}\n{grade_id} = {correct!r}\n{END}'),
+        answer(grade_id, f'{BEGIN}\n{grade_id} = {correct!r}\n{END}',
+               stub=f'{grade_id} = ""  # {", ".join(repr(k) for k in keys)}'),
         tests(
             f"test_{grade_id}",
             points,

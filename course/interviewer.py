@@ -1,12 +1,13 @@
 """The requirements phase: the student asks clarifying questions and the interviewer answers the ones it has.
 
 Matching rule (:func:`ask`). The question and every keyword are normalised (lower case, punctuation to
-spaces). A keyword *hits* when it appears as whole words, a plural ``s``/``es`` allowed ("user" hits
-"users?"). The clarification with the most hits wins, ties going to the higher similarity. With no hit
+spaces). A keyword *hits* when it appears as whole words, singular or plural ("users" and "user" find
+each other). The clarification with the most hits wins, ties going to the higher similarity. With no hit
 anywhere, the clarification whose ``example_question`` is most similar wins if the similarity (rapidfuzz
-``token_sort_ratio``, 0–100) reaches :data:`SIMILARITY_THRESHOLD`; otherwise nothing matches. At 70, a
-rephrasing or a typo ("how many usres are exepcted": 79) still matches, an off-topic question does not
-("what's your favourite colour": at most 44 against the chat scenario).
+``token_sort_ratio`` of the normalised texts, 0–100) reaches :data:`SIMILARITY_THRESHOLD`; otherwise
+nothing matches. At 70 a close rephrasing or a typo still matches ("how many usres are exepcted" scores 79
+against "How many users are we expecting?") and an off-topic question does not ("what's your favourite
+colour" scores at most 44 against the chat session's questions).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rapidfuzz.utils import default_process
 from .errors import CourseInputError
 from .runtime import is_grading
 
-__all__ = ["Clarification", "CHAT_APP", "SIMILARITY_THRESHOLD", "ask", "interviewer", "Interviewer"]
+__all__ = ["Clarification", "SIMILARITY_THRESHOLD", "ask", "interviewer", "Interviewer"]
 
 #: Lowest rapidfuzz token_sort_ratio (0–100) at which a question without a keyword still matches.
 SIMILARITY_THRESHOLD = 70
@@ -46,40 +47,22 @@ class Clarification:
             if not isinstance(value, str) or not value.strip():
                 raise CourseInputError(f"Clarification {name} must be non-empty text, got {value!r}")
         keywords = self.keywords
-        if isinstance(keywords, str) or not all(isinstance(k, str) and default_process(k) for k in keywords):
+        if not isinstance(keywords, (tuple, list)) or not all(isinstance(k, str) and default_process(k) for k in keywords):
             raise CourseInputError(f"Clarification {self.topic!r}: keywords must be a tuple of words, got {keywords!r}")
         object.__setattr__(self, "keywords", tuple(keywords))
 
 
-#: Session 1 of the seed (a one-to-one chat application): the six topics and the interviewer's answers.
-CHAT_APP: tuple[Clarification, ...] = (
-    Clarification("scale", ("how many user", "number of user", "active user", "user base", "people", "dau",
-                            "mau", "daily active", "scale", "traffic", "load", "qps", "how big", "how many message"),
-                  "How many users are we expecting?", "100 million daily active users."),
-    Clarification("features", ("feature", "text", "media", "image", "photo", "picture", "video", "file",
-                               "type of message", "kind of message", "group"),
-                  "What types of messages do we support?", "Text messages only, for now: no media, no groups."),
-    Clarification("history", ("history", "retention", "retain", "store", "storage", "how long", "old message",
-                              "delete", "persist"),
-                  "Do we need message history?", "Keep message history for 30 days."),
-    Clarification("latency", ("latency", "real time", "realtime", "fast", "quick", "quickly", "delay",
-                              "delivery", "deliver", "instant"),
-                  "What are the real-time delivery requirements?", "Real-time delivery: under 1 second."),
-    Clarification("platforms", ("platform", "mobile", "web", "app", "desktop", "browser", "ios", "android",
-                                "device", "client"),
-                  "Mobile, web, or both?", "Mobile app first, web second."),
-    Clarification("regions", ("region", "country", "countries", "global", "worldwide", "international",
-                              "language", "geographic", "geography", "locale"),
-                  "Are there specific regions or countries?", "Global, but English only."),
-)
+def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """Whole words, singular or plural: "user" and "users" both find "user" and "users"."""
+    word = default_process(keyword)
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return re.compile(rf"\b{re.escape(word)}(?:s|es)?\b")
 
 
 def _hits(question: str, clarification: Clarification) -> int:
-    """How many of the clarification's keywords the (normalised) question contains as whole words."""
-    return sum(
-        1 for keyword in clarification.keywords
-        if re.search(rf"\b{re.escape(default_process(keyword))}(?:s|es)?\b", question)
-    )
+    """How many of the clarification's keywords the (normalised) question contains."""
+    return sum(1 for keyword in clarification.keywords if _keyword_pattern(keyword).search(question))
 
 
 def ask(question: str, clarifications: Sequence[Clarification]) -> Clarification | None:
@@ -112,6 +95,12 @@ def _check_clarifications(clarifications: Sequence[Clarification]) -> None:
         topics.add(c.topic)
 
 
+def _check_title(title: str) -> None:
+    __tracebackhide__ = True
+    if not isinstance(title, str):
+        raise CourseInputError(f"title must be text, got {type(title).__name__} {title!r}")
+
+
 def _line(speaker: str, text: str) -> str:
     return f"<p><b>{speaker}:</b> {html.escape(text)}</p>"
 
@@ -122,6 +111,7 @@ class Interviewer(widgets.VBox):
     def __init__(self, clarifications: Sequence[Clarification], *, title: str = "Clarifying questions") -> None:
         __tracebackhide__ = True
         _check_clarifications(clarifications)
+        _check_title(title)
         self.clarifications = tuple(clarifications)
         self.asked: list[str] = []
         self._lines: list[str] = []
@@ -167,8 +157,7 @@ class Interviewer(widgets.VBox):
         remaining = self.remaining_topics
         if not remaining:
             return "That is not a constraint for this session, and you have covered every topic I had in mind."
-        return ("That is not a constraint for this session. Questions that would help: "
-                f"{', '.join(remaining)}.")
+        return f"That is not a constraint for this session. Try asking about: {', '.join(remaining)}."
 
     def _render(self) -> None:
         total = len(self.clarifications)
@@ -188,6 +177,7 @@ def interviewer(clarifications: Sequence[Clarification], *, title: str = "Clarif
     __tracebackhide__ = True
     if is_grading():
         _check_clarifications(clarifications)
+        _check_title(title)
         topics = "".join(f"<li>{html.escape(c.topic)}</li>" for c in clarifications)
         return HTML(f"<h3>{html.escape(title)}</h3><p>Topics the interviewer can clarify:</p><ul>{topics}</ul>")
     return Interviewer(clarifications, title=title)

@@ -19,3 +19,18 @@ class TextAnswerStub(NbGraderPreprocessor):
         if cell.cell_type == "code" and stub:
             cell.source = cell.source.replace(CODE_STUB, stub)
         return cell, resources
+
+
+class RedactTracebacks(NbGraderPreprocessor):
+    """In feedback, show a failed check as its plain-words message, never the code or traceback behind it.
+
+    Test cells' tracebacks quote the hidden tests (nbgrader issue #917); the last line of an error,
+    ``CheckFailed: traffic: expected ... got ...``, is what the student needs.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+        return cell, resources

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import io
 import math
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral
@@ -75,7 +76,7 @@ _LEVEL_BY_KEY = {name.casefold(): i for i, name in enumerate(LEVELS, start=1)}
 
 @dataclass(frozen=True)
 class RubricResult:
-    """A scored self-evaluation: ``ratings`` (1–3) and ``points`` (0–100) per dimension, the weighted ``score``, the ``level``."""
+    """A scored self-evaluation: ``ratings`` (1–3) and ``points`` (0–100) per dimension, ``score`` and ``level``."""
 
     ratings: Mapping[str, int]
     points: Mapping[str, float]
@@ -148,11 +149,14 @@ def radar_chart(result: RubricResult) -> Figure:
     names = list(result.points)
     angles = [2 * math.pi * i / len(names) for i in range(len(names))]
     values = [result.points[n] for n in names]
-    fig = Figure(figsize=(4.2, 4.2))
+    fig = Figure(figsize=(4.8, 4.4))
     ax = fig.add_subplot(projection="polar")
     ax.plot(angles + angles[:1], values + values[:1], color="tab:blue", linewidth=2)
     ax.fill(angles + angles[:1], values + values[:1], color="tab:blue", alpha=0.25)
-    ax.set_xticks(angles, [n.replace(" ", "\n") for n in names])
+    ax.set_theta_offset(math.pi / 2)  # first dimension on top, then clockwise
+    ax.set_theta_direction(-1)
+    ax.set_xticks(angles, [textwrap.fill(n, 10, break_long_words=False) for n in names])
+    ax.tick_params(axis="x", pad=10)
     ax.set_ylim(0, 100)
     ax.set_yticks(sorted(POINTS.values()), LEVELS, fontsize=7, color="grey")
     ax.set_title(f"{result.score:g} / 100 · {result.level}", pad=18)

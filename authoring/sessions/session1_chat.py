@@ -377,11 +377,11 @@ def cells() -> list[Cell]:
         ),
         code(ARCHITECTURE_HELP),
         answer("architecture", ARCHITECTURE, stub="# YOUR ANSWER HERE: one connection per line, e.g.  Mobile App [client] -> Load Balancer [lb x2]"),
-        code("architecture.show_architecture(architecture, title='Chat: high-level design')"),
+        code("show_architecture(architecture, title='Chat: high-level design')"),
         tests(
             "test_architecture",
             3,
-            'architecture.assert_architecture(architecture, require_kinds=["client", "lb", "websocket", "db"])\n'
+            'assert_architecture(architecture, require_kinds=["client", "lb", "websocket", "db"])\n'
             'public_checks_passed("the architecture")',
             "from course import architecture as _arch\n"
             '_arch.assert_architecture(architecture, require_kinds=["client", "lb", "websocket", "db", "notification"], '
@@ -407,7 +407,7 @@ def cells() -> list[Cell]:
         tests(
             "test_schema",
             3,
-            "schema.assert_schema(\n"
+            "assert_schema(\n"
             "    schema_sql, table='messages',\n"
             "    required_columns={'chat_id': 'integer', 'seq': 'integer', 'sender_id': 'integer', "
             "'content': 'text', 'created_at': 'timestamp'},\n"
@@ -431,7 +431,7 @@ def cells() -> list[Cell]:
         tests(
             "test_api",
             2,
-            "api.assert_api(\n"
+            "assert_api(\n"
             "    api_spec,\n"
             "    required=[('POST', '/chats/{}/messages', 'send a message'), "
             "('GET', '/chats/{}/messages', 'chat history')],\n"
@@ -457,4 +457,4 @@ def cells() -> list[Cell]:
     ]
 
 
-ARCHITECTURE_HELP = "architecture.architecture_editor(\"Mobile App [client] -> Load Balancer [lb x2]\")"
+ARCHITECTURE_HELP = "architecture_editor(\"Mobile App [client] -> Load Balancer [lb x2]\")"
