@@ -284,7 +284,7 @@ def _missing(endpoints: list[Endpoint], method: str, pattern: str, description: 
     methods = _methods(method)
     same_method = [str(e) for e in endpoints if e.method in methods]
     if same_method:
-        return f"{wanted}, found no such path; your {method} endpoints are {', '.join(same_method)}"
+        return f"{wanted}, found no such path (your {method} endpoints: {', '.join(same_method)})"
     return f"{wanted}, found no {method} endpoint at all"
 
 
@@ -293,7 +293,7 @@ def _pagination_problem(endpoint: Endpoint) -> str | None:
     sizes, cursors, offsets = _page_params(endpoint)
     if offsets:
         return (f"{endpoint} pages with an offset ({', '.join(offsets)}): items shift as new ones arrive, so "
-                "pages skip or repeat them; page with a cursor (such as before_seq or page_token) and a limit")
+                "pages skip or repeat them: page with a cursor (such as before_seq or page_token) and a limit")
     if sizes and cursors:
         return None
     if cursors:

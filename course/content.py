@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 
 from .errors import CourseInputError
 from .interviewer import Clarification
 from .keypoints import KeyPoint, key_points
 
 __all__ = ["SessionContent", "load_session"]
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,10 @@ class SessionContent:
 def load_session(session_id: str) -> SessionContent:
     """Load ``course/data/<session_id>.toml``."""
     __tracebackhide__ = True
-    try:
-        text = resources.files("course").joinpath("data", f"{session_id}.toml").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CourseInputError(f"no content for session {session_id!r}") from None
+    path = DATA / f"{session_id}.toml"
+    if not path.is_file():
+        raise CourseInputError(f"no content for session {session_id!r}")
+    text = path.read_text(encoding="utf-8")
     data = tomllib.loads(text)
     clarifications = tuple(
         Clarification(topic=c["topic"], keywords=tuple(c["keywords"]), example_question=c["example_question"],

@@ -148,7 +148,7 @@ class Schema:
 # --- reading the DDL ---------------------------------------------------------------------------------
 
 # Makes the error for a problem in a statement, at the line of the node given (else the statement's).
-_Fail = Callable[[str, "exp.Expression | None"], CourseInputError]
+_Fail = Callable[[str, exp.Expression | None], CourseInputError]
 
 
 @contextmanager
@@ -239,7 +239,7 @@ def _unterminated(text: str) -> tuple[int, str] | None:
             while end < n and text[end] != char:
                 end += 2 if text[end] == "\\" and char != "`" else 1
             if end >= n:
-                what = "string" if char == "'" else "quoted name"
+                what = "quoted name" if char == "`" else "string"
                 return line, f"unterminated {what}: the {char} opened on this line is never closed"
             line += text.count("\n", i, end)
             i = end + 1
@@ -425,7 +425,7 @@ def _family(kind: exp.DataType) -> str:
     """The normalized type family of a sqlglot data type (``TINYINT(1)`` and ``BIT(1)`` are booleans)."""
     name = kind.this.name
     sizes = [p.name for p in kind.expressions if isinstance(p, exp.DataTypeParam)]
-    if name == "TINYINT" and sizes == ["1"] or name == "BIT" and sizes in ([], ["1"]):
+    if (name == "TINYINT" and sizes == ["1"]) or (name == "BIT" and sizes in ([], ["1"])):
         return "boolean"
     return _FAMILY_OF_TYPE.get(name, "other")
 
@@ -481,7 +481,9 @@ def _read_create_index(statement: exp.Create, line: int, lines: list[str]) -> In
     if not node.name:
         raise fail("CREATE INDEX needs a name, like CREATE INDEX idx_chat_seq ON messages (chat_id, seq)")
     params = node.args.get("params")
-    parts = params.args.get("columns") or [] if params else []
+    parts = (params.args.get("columns") or []) if params else []
+    if not parts:
+        raise fail(f"CREATE INDEX {node.name} lists no columns: write ON {table} (column, ...)")
     return Index(node.name, table, _key_columns(parts, fail, node), bool(statement.args.get("unique")), line)
 
 
@@ -502,8 +504,8 @@ def _attach_index(tables: list[Table], index: Index, lines: list[str]) -> list[T
                                    f"(columns: {', '.join(c.name for c in table.columns)})", **where)
         resolved.append(column.name)
     index = replace(index, table=table.name, columns=tuple(resolved))
-    tables[position] = replace(table, indexes=tuple(_add_index(list(table.indexes), index, lines)))
-    return tables
+    updated = replace(table, indexes=tuple(_add_index(list(table.indexes), index, lines)))
+    return [*tables[:position], updated, *tables[position + 1 :]]
 
 
 # --- building it in SQLite ---------------------------------------------------------------------------
@@ -657,7 +659,7 @@ def query_plan(schema_or_ddl: Schema | str | sqlite3.Connection, sql: str,
         connection, owned = load_sqlite(schema_or_ddl), True
     try:
         return _explain(connection, sql, params)
-    except (sqlite3.Error, ValueError) as error:
+    except (sqlite3.Error, sqlite3.Warning, ValueError) as error:
         raise CourseInputError(f"SQLite cannot run this query: {error}", text=sql) from None
     finally:
         if owned:
@@ -804,8 +806,8 @@ def _check_columns(table: Table, required: Mapping[str, str], problems: list[str
         column = next((c for c in map(table.column, names) if c is not None), None)
         if column is None:
             also = f" (or {' or '.join(names[1:])})" if len(names) > 1 else ""
-            problems.append(f"table {table.name} has no column {names[0]}{also}, {_article(wanted)}; "
-                            f"its columns are {', '.join(c.name for c in table.columns)}")
+            problems.append(f"table {table.name} has no column {names[0]}{also}, {_article(wanted)} "
+                            f"(its columns: {', '.join(c.name for c in table.columns)})")
         elif column.family not in families:
             problems.append(f"column {column.name}: expected {_article(wanted)} type, "
                             f"found {column.type} ({column.family})")
@@ -821,14 +823,14 @@ def _check_query(schema: Schema, table: Table, sql: str, no_sort: bool, query_na
     connection = load_sqlite(schema)
     try:
         plan = _explain(connection, sql, ())
-    except (sqlite3.Error, ValueError) as error:
+    except (sqlite3.Error, sqlite3.Warning, ValueError) as error:
         problems.append(f"{query_name} cannot run on this schema: {error} (query: {sql})")
         return
     finally:
         connection.close()
     names = _aliases(sql, table.name)
     accesses = _accesses(plan, names)
-    shown = "; ".join(f'"{line}"' for line in plan)
+    shown = ", ".join(f'"{line}"' for line in plan)
     key, composite = _suggest_key(sql, names)
     columns = f"({', '.join(key)})"
     used = [k for op, k in accesses if op == "SEARCH" and k]

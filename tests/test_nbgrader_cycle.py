@@ -16,6 +16,7 @@ from nbgrader.api import Gradebook
 from authoring.sessions import SESSIONS
 from course import submissions
 from course.demo import api_for, make_course
+from course.scores import assignment_scores
 
 pytestmark = pytest.mark.e2e
 
@@ -84,9 +85,10 @@ def graded(tmp_path_factory):
     result = api.autograde(SESSION, "*", force=True)
     assert result["success"], result.get("error")
     assert api.generate_feedback(SESSION, "*", force=True)["success"]
+    summary = assignment_scores(api.coursedir.db_url, api.coursedir.course_id, SESSION)
+    max_code = summary["perfect"].autograded_max
+    scores = {name: s.autograded for name, s in summary.items()}
     with Gradebook(api.coursedir.db_url, course_id=api.coursedir.course_id) as gb:
-        max_code = gb.find_assignment(SESSION).max_code_score
-        scores = {s.student.id: s.code_score for s in gb.assignment_submissions(SESSION)}
         per_cell = {
             s.student.id: {g.name: (g.auto_score, g.max_score) for nb in s.notebooks for g in nb.grades}
             for s in gb.assignment_submissions(SESSION)
@@ -149,5 +151,7 @@ def test_export_writes_one_row_per_student(graded, tmp_path):
     rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
     assert set(rows) == {"perfect", "untouched", "hardcoded", "edited_tests", "deleted_tests"}
     assert float(rows["untouched"]["score"]) == 0
+    # nbgrader's export sums every cell; written answers are pending a person, so they add nothing yet.
     assert float(rows["perfect"]["score"]) == graded["max"]
+    assert float(rows["perfect"]["max_score"]) == graded["max"] + 6
     assert re.fullmatch(r"\d+(\.\d+)?", rows["perfect"]["max_score"])
