@@ -783,6 +783,8 @@ def _evaluate(ddl: Schema | str, table: str, primary_key: Sequence[str] | str | 
         else:
             shown = ", ".join(" or ".join(choices) for choices in wanted)
             problems.append(f"primary key of {found.name}: expected ({shown}), found {key}")
+    elif found.primary_key:
+        passed.append(f"primary key {key}")
     if required_columns:
         present = _check_columns(found, required_columns, problems)
         if present:

@@ -20,9 +20,6 @@ from course.scores import assignment_scores
 
 pytestmark = pytest.mark.e2e
 
-SESSION = "session1_chat"
-
-
 def hardcoded(release, source, spec):
     """The perfect answers, except every estimation function returns the sample figure typed in."""
     nb = submissions.fill(release, source)
@@ -42,16 +39,18 @@ def _group_of(source, function_name):
     raise KeyError(function_name)
 
 
-def wrong_answers(nb):
-    """Every estimation function off by a factor of ten."""
-    for cell in nb.cells:
-        if "def messages_per_second(" in cell.source:
-            cell.source = cell.source.replace('.to("msg/s")', '.to("msg/s") * 10')
-    return nb
+def wrong_answers(release, source, spec):
+    """The perfect answers, except the first estimation group returns ten times the sample figures."""
+    nb = submissions.fill(release, source)
+    name = next(iter(spec.EXPECTED))
+    gid = _group_of(source, name)
+    names = [n for n in spec.EXPECTED if _group_of(source, n) == gid]
+    text = "\n\n".join(f"def {n}(a):\n    return q({spec.EXPECTED[n]['sample']!r}) * 10" for n in names)
+    return submissions.replace_answer(nb, gid, text), f"test_{gid}"
 
 
-def edited_tests(release, source):
-    nb = wrong_answers(submissions.fill(release, source))
+def edited_tests(release, source, spec):
+    nb, _ = wrong_answers(release, source, spec)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code" and "test_" in (submissions.grade_id(cell) or ""):
             cell.source = "pass"
@@ -59,14 +58,15 @@ def edited_tests(release, source):
     return nb
 
 
-def deleted_tests(release, source):
-    nb = wrong_answers(submissions.fill(release, source))
+def deleted_tests(release, source, spec):
+    nb, _ = wrong_answers(release, source, spec)
     nb.cells = [c for c in nb.cells if not (submissions.grade_id(c) or "").startswith("test_")]
     return nb
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+@pytest.fixture(scope="module", params=list(SESSIONS))
+def graded(request, tmp_path_factory):
+    SESSION = request.param
     course_dir = make_course(tmp_path_factory.mktemp("class"))
     api = api_for(course_dir)
     assert api.generate_assignment(SESSION, force=True)["success"]
@@ -77,8 +77,9 @@ def graded(tmp_path_factory):
         "perfect": submissions.fill(release, source),
         "untouched": release,
         "hardcoded": hardcoded(release, source, spec),
-        "edited_tests": edited_tests(release, source),
-        "deleted_tests": deleted_tests(release, source),
+        "wrong": wrong_answers(release, source, spec)[0],
+        "edited_tests": edited_tests(release, source, spec),
+        "deleted_tests": deleted_tests(release, source, spec),
     }
     for student, nb in class_.items():
         submissions.write(nb, course_dir / "submitted" / student / SESSION / f"{SESSION}.ipynb")
@@ -93,14 +94,20 @@ def graded(tmp_path_factory):
             s.student.id: {g.name: (g.auto_score, g.max_score) for nb in s.notebooks for g in nb.grades}
             for s in gb.assignment_submissions(SESSION)
         }
-    return {"dir": course_dir, "api": api, "max": max_code, "scores": scores, "cells": per_cell}
+    estimation_tests = sorted({f"test_{_group_of(source, n)}" for n in spec.EXPECTED})
+    written = [submissions.grade_id(c) for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("solution")]
+    return {"session": SESSION, "dir": course_dir, "api": api, "max": max_code, "scores": scores,
+            "cells": per_cell, "estimation_tests": estimation_tests, "written": written,
+            "first_group": wrong_answers(release, source, spec)[1]}
 
 
 def test_autograded_points_are_what_the_notebook_says(graded):
-    source = submissions.read(graded["dir"] / "source" / SESSION / f"{SESSION}.ipynb")
+    session = graded["session"]
+    source = submissions.read(graded["dir"] / "source" / session / f"{session}.ipynb")
     points = sum(c.metadata["nbgrader"]["points"] for c in source.cells
                  if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"))
-    assert graded["max"] == points == 24
+    assert graded["max"] == points > 0
 
 
 def test_perfect_student_gets_full_autograded_marks(graded):
@@ -109,30 +116,33 @@ def test_perfect_student_gets_full_autograded_marks(graded):
 
 def test_untouched_release_gets_nothing(graded):
     assert graded["scores"]["untouched"] == 0
-    written = {name: score for name, (score, _) in graded["cells"]["untouched"].items()
-               if name in ("offline_delivery", "group_chat", "message_ordering")}
-    assert written == {"offline_delivery": 0, "group_chat": 0, "message_ordering": 0}
+    assert graded["written"], "every session has written deep-dive answers"
+    for name in graded["written"]:
+        assert graded["cells"]["untouched"][name][0] == 0, name
 
 
 def test_hardcoded_sample_numbers_fail_the_hidden_tests(graded):
     cells = graded["cells"]["hardcoded"]
-    for group in ("test_traffic", "test_storage", "test_bandwidth", "test_connections"):
+    for group in graded["estimation_tests"]:
         assert cells[group][0] == 0, group
-    assert graded["scores"]["hardcoded"] == graded["max"] - sum(cells[g][1] for g in
-                                                              ("test_traffic", "test_storage", "test_bandwidth", "test_connections"))
+    lost = sum(cells[g][1] for g in graded["estimation_tests"])
+    assert lost > 0
+    assert graded["scores"]["hardcoded"] == graded["max"] - lost
 
 
 @pytest.mark.parametrize("student", ["edited_tests", "deleted_tests"])
 def test_tampered_tests_earn_nothing_for_wrong_answers(graded, student):
+    """Same wrong answers as the honest 'wrong' student, test cells edited or deleted: no extra point."""
     cells = graded["cells"][student]
-    assert cells["test_traffic"] == (0, 3)
-    assert cells["test_bandwidth"][0] == 0
-    assert graded["scores"][student] < graded["max"]
+    assert cells[graded["first_group"]][0] == 0
+    assert graded["scores"]["wrong"] < graded["max"]
+    assert graded["scores"][student] == graded["scores"]["wrong"]
 
 
 def test_feedback_is_written_without_hidden_tests(graded):
-    html = (graded["dir"] / "feedback" / "perfect" / SESSION / f"{SESSION}.html").read_text()
-    assert "Session 1" in html
+    session = graded["session"]
+    html = (graded["dir"] / "feedback" / "perfect" / session / f"{session}.html").read_text()
+    assert "Session " in html
     assert "BEGIN HIDDEN TESTS" not in html
 
 
@@ -144,14 +154,15 @@ def test_export_writes_one_row_per_student(graded, tmp_path):
     out = tmp_path / "grades.csv"
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", "export", f"--to={out}",
-         f"--CourseDirectory.db_url={graded['api'].coursedir.db_url}"],
+         f"--CourseDirectory.db_url={graded['api'].coursedir.db_url}", f"--assignment={graded['session']}"],
         cwd=graded["dir"], capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
     rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
-    assert set(rows) == {"perfect", "untouched", "hardcoded", "edited_tests", "deleted_tests"}
+    assert set(rows) == {"perfect", "untouched", "hardcoded", "wrong", "edited_tests", "deleted_tests"}
     assert float(rows["untouched"]["score"]) == 0
     # nbgrader's export sums every cell; written answers are pending a person, so they add nothing yet.
     assert float(rows["perfect"]["score"]) == graded["max"]
-    assert float(rows["perfect"]["max_score"]) == graded["max"] + 6
+    written_max = sum(graded["cells"]["perfect"][n][1] for n in graded["written"])
+    assert float(rows["perfect"]["max_score"]) == graded["max"] + written_max
     assert re.fullmatch(r"\d+(\.\d+)?", rows["perfect"]["max_score"])

@@ -332,8 +332,11 @@ def test_seed_schema_problems_say_what_was_expected_and_found():
     ]
 
 
-def test_seed_schema_serves_its_own_history_query():
+def test_seed_schema_serves_its_own_history_query(capsys):
     assert check_schema(SEED, table="messages", indexed_query=SEED_HISTORY, no_sort=True) == []
+    assert_schema(SEED, table="messages", indexed_query=SEED_HISTORY, no_sort=True)
+    assert capsys.readouterr().out == ("✓ schema: table messages, primary key (message_id), the query uses "
+                                       "index idx_chat_timestamp (chat_id, timestamp) without a sort\n")
 
 
 def test_required_columns_match_case_insensitively_and_through_alternatives():
