@@ -155,7 +155,7 @@ def deep_dive(questions: Sequence[tuple[str, str, str]], points: float = 2) -> l
     cells = [
         md(
             """
-            ## 4 · Deep dive (minutes 30–40)
+            ## 5 · Deep dive (minutes 30–40)
             The interviewer now pushes on the hard parts. Answer each question in the string below it:
             a few sentences or bullet points, as you would say them aloud. Then run the next cell: once
             you have written something, it reveals the key points a strong answer covers, so you can
@@ -177,7 +177,7 @@ def wrap_up() -> list[Cell]:
     return [
         md(
             """
-            ## 5 · Wrap-up (minutes 40–45)
+            ## 6 · Wrap-up (minutes 40–45)
             Rate yourself honestly on the four dimensions interviewers use (each weighs 25 %). The level
             is what your ratings would usually map to; compare it with how the checks and the deep dive went.
             """
