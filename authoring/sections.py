@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -183,4 +184,114 @@ def wrap_up() -> list[Cell]:
             """
         ),
         code("from course.rubric import rubric_widget\nrubric_widget()"),
+    ]
+
+
+def _call(function: str, first: str, kwargs: Mapping[str, object]) -> str:
+    """``function(first, key=value, ...)`` with one argument per line when it is long."""
+    args = [first] + [f"{key}={value!r}" for key, value in kwargs.items()]
+    one_line = f"{function}({', '.join(args)})"
+    if len(one_line) <= 100:
+        return one_line
+    return f"{function}(\n" + "".join(f"    {a},\n" for a in args) + ")"
+
+
+def text_answer(var: str, solution: str, stub: str) -> Cell:
+    """An answer written as text in a string (a diagram, DDL, an API listing)."""
+    return answer(var, f'{var} = """\n{BEGIN}\n{textwrap.dedent(solution).strip()}\n{END}\n"""', stub=stub)
+
+
+def estimation_intro() -> list[Cell]:
+    return [
+        md(
+            """
+            ## 2 · Back-of-the-envelope estimation
+            Estimate from the assumptions, with units: pint keeps you honest (`fmt()` prints a value the
+            way you would say it). Use 86,400 s per day; the 10⁵ shortcut is 13.6 % off and fails the checks.
+            """
+        )
+    ]
+
+
+def reference_card(card: str, intro: str = "The figures worth knowing by heart, computed rather than copied.") -> list[Cell]:
+    return [md(f"### Reference card\n{intro}"), code(f"cards.{card}()")]
+
+
+def high_level_design(*, title: str, looks_for: Sequence[str], solution: str, visible: Mapping[str, object],
+                      hidden: Mapping[str, object], points: float = 3,
+                      sketch: str = "Mobile App [client] -> Load Balancer [lb x2]") -> list[Cell]:
+    """Section 3: the architecture as text, drawn, with structural checks (stricter ones hidden)."""
+    bullets = "\n".join(f"- {item}" for item in looks_for)
+    return [
+        md(
+            "## 3 · High-level design (minutes 10–15)\n"
+            "Draw the system as text, one connection per line: `A [kind xN] -> B`, with `<->` for two-way "
+            "links and `xN` for N replicas. Sketch in the editor (it redraws as you type), then write the "
+            "final version in the answer cell: that text is what is graded.\n\n"
+            f"What the checks look for:\n{bullets}"
+        ),
+        code(f"architecture_editor({sketch!r})"),
+        text_answer("architecture", solution,
+                    "# YOUR ANSWER HERE: one connection per line, e.g.  Mobile App [client] -> Load Balancer [lb x2]"),
+        code(f"show_architecture(architecture, title={title!r})"),
+        tests(
+            "test_architecture", points,
+            _call("assert_architecture", "architecture", visible) + '\npublic_checks_passed("the architecture")',
+            "from course.architecture import assert_architecture as _assert_architecture\n"
+            + _call("_assert_architecture", "architecture", hidden),
+        ),
+    ]
+
+
+def detailed_design_intro() -> list[Cell]:
+    return [md("## 4 · Detailed design (minutes 15–30)\nNow the parts an interviewer drills into: the data, the API and the one algorithm that makes the design work.")]
+
+
+def schema_design(*, heading: str, intro: str, solution: str, visible: Mapping[str, object],
+                  hidden: Sequence[Mapping[str, object]], points: float = 3) -> list[Cell]:
+    """The schema as MySQL-flavoured DDL, run in SQLite; query plans checked for index use."""
+    hidden_code = "from course.schema import assert_schema as _assert_schema\n" + "\n".join(
+        _call("_assert_schema", "schema_sql", kwargs) for kwargs in hidden
+    )
+    return [
+        md(f"### {heading}\n{textwrap.dedent(intro).strip()}"),
+        text_answer("schema_sql", solution, "-- YOUR ANSWER HERE: CREATE TABLE ... (...);"),
+        tests("test_schema", points, _call("assert_schema", "schema_sql", visible) + '\npublic_checks_passed("the schema")',
+              hidden_code),
+    ]
+
+
+def api_design(*, intro: str, solution: str, visible: Mapping[str, object], hidden: Mapping[str, object],
+               points: float = 2, example: str = "GET /v1/items/{id}  query: cursor, limit") -> list[Cell]:
+    """The API, one endpoint per line, checked for the required operations and pagination."""
+    return [
+        md("### The API\nOne endpoint per line: `METHOD /path  query: a, b  body: c, d` (`WS` for a WebSocket).\n"
+           + textwrap.dedent(intro).strip()),
+        text_answer("api_spec", solution, f"# YOUR ANSWER HERE: one endpoint per line, e.g.  {example}"),
+        tests("test_api", points, _call("assert_api", "api_spec", visible) + '\npublic_checks_passed("the API")',
+              "from course.api import assert_api as _assert_api\n" + _call("_assert_api", "api_spec", hidden)),
+    ]
+
+
+def algorithm(grade_id: str, *, heading: str, intro: str, solution: str, visible: str, hidden: str,
+              points: float = 3) -> list[Cell]:
+    """The key algorithm: code with solution regions; visible examples, hidden randomized checks."""
+    return [
+        md(f"### {heading}\n{textwrap.dedent(intro).strip()}"),
+        answer(grade_id, solution),
+        tests(f"test_{grade_id}", points, visible, hidden),
+    ]
+
+
+def what_if(question: str, functions: Sequence[str], sliders: Mapping[str, tuple[float, float]]) -> list[Cell]:
+    """The what-if explorer over the student's own estimation functions."""
+    names = ", ".join(functions)
+    slider_lines = "".join(f"\n        {k!r}: {v!r}," for k, v in sliders.items())
+    return [
+        md(f"### What if?\nMove the sliders: every figure is recomputed by *your* functions. {question}"),
+        code(
+            "from course.whatif import explore\n"
+            f"explore(\n    assumptions,\n    {{f.__name__: f for f in ({names},)}},\n"
+            f"    sliders={{{slider_lines}\n    }},\n)"
+        ),
     ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from ..cells import Cell, answer, code, md, tests
-from ..sections import Estimate, deep_dive, estimates, header, multiple_choice, requirements, wrap_up
+from ..cells import Cell
+from ..sections import (
+    Estimate, algorithm, api_design, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
+    high_level_design, multiple_choice, reference_card, requirements, schema_design, what_if, wrap_up,
+)
 
 ID = "session1_chat"
 
@@ -116,8 +119,6 @@ SAMPLE_SOLUTION = "### BEGIN SOLUTION\nassumptions = Assumptions(\n" + "".join(
 ) + ")\n### END SOLUTION"
 
 ARCHITECTURE = '''
-architecture = """
-### BEGIN SOLUTION
 Mobile App [client] <-> Load Balancer [lb x2]
 Web App [client] <-> Load Balancer
 Load Balancer <-> Chat Server [websocket x4] : WebSocket per device
@@ -128,13 +129,9 @@ Message Router -> Chat Server
 Message Router -> Push Notifications [notification x2] : recipient offline
 Load Balancer -> API Service [service x3] : login, history
 API Service -> Message Store
-### END SOLUTION
-"""
 '''
 
 SCHEMA = '''
-schema_sql = """
-### BEGIN SOLUTION
 CREATE TABLE messages (
     chat_id        BIGINT      NOT NULL,
     seq            BIGINT      NOT NULL,          -- per-chat sequence number: the order of the chat
@@ -153,8 +150,6 @@ CREATE TABLE chat_members (
     PRIMARY KEY (chat_id, user_id),
     INDEX idx_member_user (user_id)
 );
-### END SOLUTION
-"""
 '''
 
 HISTORY_QUERY = ("SELECT seq, sender_id, content, created_at FROM messages "
@@ -162,15 +157,11 @@ HISTORY_QUERY = ("SELECT seq, sender_id, content, created_at FROM messages "
 SYNC_QUERY = "SELECT seq, sender_id, content FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT 500"
 
 API = '''
-api_spec = """
-### BEGIN SOLUTION
 WS   /v1/connect                               # one socket per device: send, deliver, ack
 POST /v1/chats/{chat_id}/messages              body: client_msg_id, content
 GET  /v1/chats/{chat_id}/messages              query: before_seq, limit
 POST /v1/chats/{chat_id}/read                  body: seq
 GET  /v1/sync                                  query: since_seq, limit
-### END SOLUTION
-"""
 '''
 
 ALGORITHM = '''
@@ -288,13 +279,7 @@ def cells() -> list[Cell]:
             "Design a real-time chat application like WhatsApp that supports one-on-one messaging.",
         ),
         *requirements(FIELDS, SAMPLE_SOLUTION, SAMPLE),
-        md(
-            """
-            ## 2 · Back-of-the-envelope estimation
-            Estimate from the assumptions, with units: pint keeps you honest (`fmt()` prints a value the
-            way you would say it). Use 86,400 s per day; the 10⁵ shortcut is 13.6 % off and fails the checks.
-            """
-        ),
+        *estimation_intro(),
         *estimates("traffic", "Traffic",
                    "How many messages per second are written and read, on average and at the peak?",
                    TRAFFIC, HIDDEN, points=3),
@@ -308,24 +293,11 @@ def cells() -> list[Cell]:
                    "A chat service is bound by open connections, not by storage. How many sockets are "
                    "open at the busiest moment, what memory do they hold, and how many chat servers "
                    "does that take?", CONNECTIONS, HIDDEN, points=2),
-        md(
-            """
-            ### What if?
-            Move the sliders: every figure is recomputed by *your* functions. Which assumption moves the
-            number of chat servers most?
-            """
-        ),
-        code(
-            """
-            from course.whatif import explore
-            explore(
-                assumptions,
-                {f.__name__: f for f in (messages_per_second, peak_read_qps, replicated_storage,
-                                         peak_egress_bandwidth, chat_servers_needed)},
-                sliders={"daily_active_users": (1e6, 2e9), "messages_per_user_per_day": (1, 500),
-                         "online_fraction": (0.01, 0.5)},
-            )
-            """
+        *what_if(
+            "Which assumption moves the number of chat servers most?",
+            ("messages_per_second", "peak_read_qps", "replicated_storage", "peak_egress_bandwidth",
+             "chat_servers_needed"),
+            {"daily_active_users": (1e6, 2e9), "messages_per_user_per_day": (1, 500), "online_fraction": (0.01, 0.5)},
         ),
         *multiple_choice(
             "spot_the_error",
@@ -355,106 +327,70 @@ def cells() -> list[Cell]:
             "B",
             "the block is labelled bandwidth but multiplies message rates; bytes per second never appear",
         ),
-        md(
-            """
-            ### Reference cards
-            The figures worth knowing by heart, computed rather than copied.
-            """
+        *reference_card("time_conversions"),
+        *high_level_design(
+            title="Chat: high-level design",
+            looks_for=[
+                "clients, a load balancer, chat servers holding WebSockets (`websocket`) and a message store (`db`);",
+                "a path from the clients to the store;",
+                "*(hidden)* no single point of failure between clients and the store (two or more of each);",
+                "*(hidden)* a way to reach users who are offline (`notification`).",
+            ],
+            solution=ARCHITECTURE,
+            visible={"require_kinds": ["client", "lb", "websocket", "db"]},
+            hidden={"require_kinds": ["client", "lb", "websocket", "db", "notification"], "no_spof": True},
         ),
-        code("cards.time_conversions()"),
-        md(
-            """
-            ## 3 · High-level design (minutes 10–15)
-            Draw the system as text, one connection per line: `A [kind xN] -> B`, with `<->` for two-way
-            links and `xN` for N replicas. The diagram is drawn from your text.
-
-            What the checks look for:
-            - clients, a load balancer, chat servers holding WebSockets (`websocket`) and a message store (`db`);
-            - a path from the clients to the store;
-            - *(hidden)* no single point of failure between clients and the store (two or more of each);
-            - *(hidden)* a way to reach users who are offline (`notification`).
-            """
-        ),
-        code(ARCHITECTURE_HELP),
-        answer("architecture", ARCHITECTURE, stub="# YOUR ANSWER HERE: one connection per line, e.g.  Mobile App [client] -> Load Balancer [lb x2]"),
-        code("show_architecture(architecture, title='Chat: high-level design')"),
-        tests(
-            "test_architecture",
-            3,
-            'assert_architecture(architecture, require_kinds=["client", "lb", "websocket", "db"])\n'
-            'public_checks_passed("the architecture")',
-            "from course import architecture as _arch\n"
-            '_arch.assert_architecture(architecture, require_kinds=["client", "lb", "websocket", "db", "notification"], '
-            "no_spof=True)",
-        ),
-        md(
-            """
-            ## 4 · Detailed design (minutes 15–30)
-            ### The message store
+        *detailed_design_intro(),
+        *schema_design(
+            heading="The message store",
+            intro=f"""
             Write the schema (MySQL syntax is fine). The history screen asks for the latest 50 messages
             of a chat before a given point; a reconnecting device asks for everything after the last
             message it has. Both must be served by an index, in order, without sorting.
 
             ```sql
-            """ + HISTORY_QUERY + """
-            """ + SYNC_QUERY + """
+            {HISTORY_QUERY}
+            {SYNC_QUERY}
             ```
             Required: a `messages` table with `chat_id`, a per-chat `seq`, `sender_id`, `content` and
             `created_at`.
-            """
+            """,
+            solution=SCHEMA,
+            visible={
+                "table": "messages",
+                "required_columns": {"chat_id": "integer", "seq": "integer", "sender_id": "integer",
+                                     "content": "text", "created_at": "timestamp"},
+                "indexed_query": HISTORY_QUERY, "query_name": "the history query",
+            },
+            hidden=[
+                {"table": "messages", "indexed_query": HISTORY_QUERY, "no_sort": True},
+                {"table": "messages", "indexed_query": SYNC_QUERY, "no_sort": True},
+            ],
         ),
-        answer("schema_sql", SCHEMA, stub="-- YOUR ANSWER HERE: CREATE TABLE messages (...);"),
-        tests(
-            "test_schema",
-            3,
-            "assert_schema(\n"
-            "    schema_sql, table='messages',\n"
-            "    required_columns={'chat_id': 'integer', 'seq': 'integer', 'sender_id': 'integer', "
-            "'content': 'text', 'created_at': 'timestamp'},\n"
-            f"    indexed_query={HISTORY_QUERY!r},\n"
-            ")\n"
-            'public_checks_passed("the schema")',
-            "from course import schema as _schema\n"
-            f"_schema.assert_schema(schema_sql, table='messages', indexed_query={HISTORY_QUERY!r}, no_sort=True)\n"
-            f"_schema.assert_schema(schema_sql, table='messages', indexed_query={SYNC_QUERY!r}, no_sort=True)",
-        ),
-        md(
-            """
-            ### The API
-            One endpoint per line: `METHOD /path  query: a, b  body: c, d` (`WS` for a WebSocket).
+        *api_design(
+            intro="""
             Required: sending a message, and the chat history with **cursor** pagination (a `limit`
             and a position such as `before_seq`; page offsets skip and repeat messages while new ones
             arrive). *(Hidden)*: a real-time channel (`WS`) and a way to mark messages read.
-            """
+            """,
+            solution=API,
+            visible={"required": [("POST", "/chats/{}/messages", "send a message"),
+                                  ("GET", "/chats/{}/messages", "chat history")],
+                     "cursor_paginated": [("GET", "/chats/{}/messages")]},
+            hidden={"required": [("WS", "/connect", "real-time channel"),
+                                 ("POST", "/chats/{}/read", "read receipts")]},
+            example="GET /v1/chats/{chat_id}/messages  query: before_seq, limit",
         ),
-        answer("api_spec", API, stub="# YOUR ANSWER HERE: one endpoint per line, e.g.  GET /v1/chats/{chat_id}/messages  query: before_seq, limit"),
-        tests(
-            "test_api",
-            2,
-            "assert_api(\n"
-            "    api_spec,\n"
-            "    required=[('POST', '/chats/{}/messages', 'send a message'), "
-            "('GET', '/chats/{}/messages', 'chat history')],\n"
-            "    cursor_paginated=[('GET', '/chats/{}/messages')],\n"
-            ")\n"
-            'public_checks_passed("the API")',
-            "from course import api as _api\n"
-            "_api.assert_api(api_spec, required=[('WS', '/connect', 'real-time channel'), "
-            "('POST', '/chats/{}/read', 'read receipts')])",
-        ),
-        md(
-            """
-            ### Key algorithm: order without a global clock
+        *algorithm(
+            "ordering",
+            heading="Key algorithm: order without a global clock",
+            intro="""
             Give each chat its own sequence numbers, then let the client show messages strictly in that
             order. Delivery is *at least once*: a message may arrive twice, and out of order.
             Implement `SequenceAllocator.next` and `deliverable` below.
-            """
+            """,
+            solution=ALGORITHM, visible=ALGORITHM_VISIBLE, hidden=ALGORITHM_HIDDEN,
         ),
-        answer("ordering", ALGORITHM),
-        tests("test_ordering", 3, ALGORITHM_VISIBLE, ALGORITHM_HIDDEN),
         *deep_dive(DEEP_DIVE),
         *wrap_up(),
     ]
-
-
-ARCHITECTURE_HELP = "architecture_editor(\"Mobile App [client] -> Load Balancer [lb x2]\")"
