@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup start lab demo test test-fast release check-release clean
+.PHONY: setup system-deps start lab demo test test-fast release check-release clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,11 @@ lab: setup                         ## JupyterLab on the course, always
 demo: setup                        ## release, grade sample students, print the grades
 	$(BIN)/python -m course demo
 
-test: setup                        ## every test: units, notebooks, the nbgrader cycle
-	$(BIN)/python -m pytest -n auto
+system-deps:                       ## Debian/npm packages for the sandbox, PostgreSQL, browser and hub tests
+	bash scripts/system-deps.sh
+
+test: setup system-deps            ## every test: units, notebooks, the nbgrader cycle, browser, hub
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test-fast: setup                   ## unit tests only
 	$(BIN)/python -m pytest -m "not e2e and not browser and not hub"
