@@ -22,21 +22,32 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("BROWSER"))
 
 
+def prepare_workspace(root: Path = ROOT) -> Path:
+    """Copy each released session into ``work/`` once; a student's own work there is never overwritten."""
+    work = root / "work"
+    for session in sorted((root / "release").iterdir()):
+        if session.is_dir() and not (work / session.name).exists():
+            shutil.copytree(session, work / session.name)
+    return work
+
+
 def start(lab: bool) -> int:
-    """JupyterLab on the released notebooks; without a screen (and without --lab), the demo instead."""
+    """JupyterLab on the student's workspace; without a screen (and without --lab), the demo instead."""
     if not lab and not _has_display():
         print("No display found: running the demo grading instead of opening a browser.")
         print("(For JupyterLab on a remote machine: make lab, then open the URL it prints.)\n")
         from .demo import main as demo
 
         return demo()
+    work = prepare_workspace()
+    first = sorted(work.glob("*/*.ipynb"))[0].relative_to(work)
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
-    args = [jupyter, "lab", f"--ServerApp.root_dir={ROOT}", "release/session1_chat/session1_chat.ipynb"]
+    args = [jupyter, "lab", f"--ServerApp.root_dir={work}", str(first)]
     if os.geteuid() == 0:
         args.append("--allow-root")
     if not _has_display():
         args.append("--no-browser")
-    return subprocess.call(args, cwd=ROOT)
+    return subprocess.call(args, cwd=work)
 
 
 def main(argv: list[str] | None = None) -> int:
