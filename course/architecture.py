@@ -46,7 +46,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from .checks import CheckFailed
+from .checks import CheckFailed, fail
 from .errors import CourseInputError
 from .runtime import is_grading
 
@@ -488,7 +488,7 @@ def assert_architecture(text: GraphOrText, *, require_kinds: Iterable[str] = ("c
     graph = _as_graph(text)
     problems = architecture_problems(graph, require_kinds=require_kinds, read_cache=read_cache, no_spof=no_spof)
     if problems:
-        raise CheckFailed("architecture: " + "; ".join(problems))
+        fail("architecture: " + "; ".join(problems))
     required = [_require_kind(require_kinds)] if isinstance(require_kinds, str) else [
         _require_kind(kind) for kind in require_kinds]
     connections = len({frozenset(edge) for edge in graph.edges})

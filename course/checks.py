@@ -15,13 +15,13 @@ import builtins
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import CourseInputError
 from .units import Quantity, fmt, q
 
 __all__ = [
-    "CheckFailed", "Diagnosis", "check", "diagnose", "expect_equal", "public_checks_passed", "scenario_factors", "TOLERANCE",
+    "CheckFailed", "Diagnosis", "check", "fail", "diagnose", "expect_equal", "public_checks_passed", "scenario_factors", "TOLERANCE",
 ]
 
 #: Relative tolerance of every numeric check: accepts 86,400 s/day, rejects the 10^5 shortcut (−13.6 %).
@@ -37,6 +37,12 @@ _PLAIN_NUMBERS = (int, float)
 
 class CheckFailed(AssertionError):
     """A visible or hidden check failed; the message is meant for the student."""
+
+
+def fail(message: str) -> NoReturn:
+    """Raise :class:`CheckFailed`. IPython hides the checker's frames; this one-line frame is all it shows."""
+    __tracebackhide__ = True
+    raise CheckFailed(message)  # the check failed: the message below says what was expected and got
 
 
 @dataclass(frozen=True)
@@ -110,18 +116,21 @@ def _plain_quantity(value: Any, name: str) -> Quantity:
     if kind is Quantity:
         magnitude = value.magnitude
         if _type(magnitude) not in _PLAIN_NUMBERS and not _is_numpy_scalar(magnitude):
-            raise CheckFailed(f"{name}: expected a number with units, got a quantity of {_type(magnitude).__name__}")
+            fail(f"{name}: expected a number with units, got a quantity of {_type(magnitude).__name__}")
         return Quantity(_float(magnitude), value.units)
     if kind in _PLAIN_NUMBERS or _is_numpy_scalar(value):
         return Quantity(_float(value), "")
     if kind is str:
         try:
-            return _plain_quantity(q(value), name)
+            parsed = q(value)
         except CourseInputError as exc:
-            raise CheckFailed(f"{name}: {exc}") from None
+            problem = str(exc)
+        else:
+            return _plain_quantity(parsed, name)
+        fail(f"{name}: {problem}")
     if value is None:
-        raise CheckFailed(f"{name}: got None. Did the function forget to `return` its result?")
-    raise CheckFailed(f"{name}: expected a quantity such as `57870 * u.msg / u.s`, got a {kind.__name__}")
+        fail(f"{name}: got None. Did the function forget to `return` its result?")
+    fail(f"{name}: expected a quantity such as `57870 * u.msg / u.s`, got a {kind.__name__}")
 
 
 def _is_numpy_scalar(value: Any) -> bool:
@@ -142,7 +151,7 @@ def scenario_factors(scenario: Mapping[str, Any] | None) -> dict[str, float]:
         if qty.dimensionless:
             out[label] = _float(qty.to("").magnitude)
         elif qty.check("[time]"):
-            out[f"{label} ({_float(qty.to('day').magnitude):g} days)"] = _float(qty.to("day").magnitude)
+            out[f"{label} of {_float(qty.to('day').magnitude):g} days"] = _float(qty.to("day").magnitude)
     return out
 
 
@@ -161,14 +170,14 @@ def check(name: str, got: Any, expected: Any, *, rel: float = TOLERANCE,
     want = q(expected) if _type(expected) is str else _plain_quantity(expected, "expected")
     have = _plain_quantity(got, name)
     if not _isfinite(have.magnitude):
-        raise CheckFailed(f"{name}: expected {fmt(want)}, got {have.magnitude} (not a finite number)")
+        fail(f"{name}: expected {fmt(want)}, got {have.magnitude} (not a finite number)")
     if want.dimensionality != have.dimensionality:
         if have.dimensionless and not want.dimensionless:
-            raise CheckFailed(
+            fail(
                 f"{name}: expected {fmt(want)}, got the bare number {have.magnitude:,.6g}. "
                 f"Keep the units: build it from the assumptions, which carry them."
             )
-        raise CheckFailed(
+        fail(
             f"{name}: expected {fmt(want)} ({want.dimensionality}), got {_show(have)} ({have.dimensionality}). "
             "The units do not match: check what is counted and per which time unit."
         )
@@ -193,7 +202,7 @@ def check(name: str, got: Any, expected: Any, *, rel: float = TOLERANCE,
             lines.append("Likely mistake: " + "; or ".join(d.message for d in hints[:2]) + ".")
     elif ratio <= 0:
         lines[0] += " (wrong sign or zero)."
-    raise CheckFailed("\n".join(lines))
+    fail("\n".join(lines))
 
 
 def _times(factor: float) -> str:
@@ -212,14 +221,14 @@ def expect_equal(name: str, got: Any, expected: Any, *, hint: str | None = None)
     __tracebackhide__ = True
     kind = _type(expected)
     if _type(got) is not kind and not (kind in _PLAIN_NUMBERS and _type(got) in _PLAIN_NUMBERS):
-        raise CheckFailed(f"{name}: expected a {kind.__name__} like {expected!r}, got a {_type(got).__name__}: {got!r}")
+        fail(f"{name}: expected a {kind.__name__} like {expected!r}, got a {_type(got).__name__}: {got!r}")
     if kind in (list, tuple):
         same = _len(got) == _len(expected) and all(_type(a) is _type(b) and a == b for a, b in zip(got, expected))
     else:
         same = (got == expected) is True and (expected == got) is True
     if not same:
         message = f"{name}: expected {expected!r}, got {got!r}"
-        raise CheckFailed(message + (f"\nHint: {hint}" if hint else ""))
+        fail(message + (f"\nHint: {hint}" if hint else ""))
     _print(f"✓ {name} = {got!r}")
 
 

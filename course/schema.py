@@ -37,7 +37,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from .checks import CheckFailed
+from .checks import CheckFailed, fail
 from .errors import CourseInputError
 
 __all__ = [
@@ -882,5 +882,5 @@ def assert_schema(ddl: Schema | str, *, table: str, primary_key: Sequence[str] |
     __tracebackhide__ = True
     problems, passed = _evaluate(ddl, table, primary_key, required_columns, indexed_query, no_sort, query_name)
     if problems:
-        raise CheckFailed("schema: " + "; ".join(problems))
+        fail("schema: " + "; ".join(problems))
     print("✓ schema: " + ", ".join(passed))
