@@ -41,3 +41,19 @@ from nbgrader.preprocessors import GetGrades  # noqa: E402
 from course.nbgrader_ext import RedactTracebacks  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, RedactTracebacks, CSSHTMLHeaderPreprocessor]
+
+# Check cells run under supervision (course/grading/guard.py): the kernel is armed before any notebook
+# code, each test cell runs on a restored kernel with private checkers, and a test cell earns points only
+# with a receipt proving it ran to the end. Only nbgrader's Execute step is surrounded; the grading
+# command may still swap Execute for its sandboxed subclass.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, Execute, IgnorePattern, LimitOutput, SaveAutoGrades,
+)
+
+from course.nbgrader_ext import Supervise, VerifySupervision  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    Supervise, Execute, VerifySupervision, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]

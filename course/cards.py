@@ -15,7 +15,8 @@ import pandas as pd
 from .errors import CourseInputError
 from .units import Quantity, ureg
 
-__all__ = ["PERIODS", "downtime", "latency_numbers", "powers_of_two", "availability", "time_conversions"]
+__all__ = ["PERIODS", "downtime", "latency_numbers", "powers_of_two", "availability", "time_conversions",
+           "video_bitrates"]
 
 #: The periods downtime is quoted per: a 365.25-day year (leap years averaged), a 30-day month, a day.
 PERIODS: dict[str, Quantity] = {
@@ -173,3 +174,47 @@ def time_conversions() -> pd.DataFrame:
                      _percent(ratio - 1), _percent(1 / ratio - 1), source))
     frame = pd.DataFrame(rows, columns=["conversion", "exact", "shortcut", "shortcut error", "rate error", "source"])
     return frame.set_index("conversion")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Video bitrates
+
+#: One Netflix Open Connect appliance serves about 400 Gb/s (FreeBSD, kTLS and NIC offload; 2021).
+EDGE_SERVER_EGRESS: Quantity = ureg.Quantity(400, "Gbit/s")
+_OCA = "Gallatin, EuroBSDCon 2021 (papers.freebsd.org): 400 Gb/s from one Open Connect appliance"
+_NETFLIX = "Netflix help centre, internet speed recommendations (help.netflix.com/node/306)"
+_APPLE = "Apple HLS authoring specification, example bitrate ladder"
+_LADDER = "Session 3's interviewer (per-minute sizes from the document this course grew from)"
+
+#: (rendition or guidance, bitrate as published, source)
+_BITRATES: tuple[tuple[str, str, str], ...] = (
+    ("course ladder: 480p", "5 MB/min", _LADDER),
+    ("course ladder: 720p", "10 MB/min", _LADDER),
+    ("course ladder: 1080p", "20 MB/min", _LADDER),
+    ("course ladder: 4K", "50 MB/min", "Session 3's interviewer; 2–4× low against Netflix's UHD guidance below"),
+    ("Netflix guidance: SD", "3 Mbit/s", _NETFLIX),
+    ("Netflix guidance: HD", "5 Mbit/s", _NETFLIX),
+    ("Netflix guidance: Ultra HD", "15 Mbit/s", _NETFLIX + "; the figure quoted today"),
+    ("Netflix guidance: Ultra HD (older page)", "25 Mbit/s", _NETFLIX + ", older version"),
+    ("Apple HLS ladder: lowest (416×234)", "145 kbit/s", _APPLE),
+    ("Apple HLS ladder: top (1080p)", "7800 kbit/s", _APPLE),
+)
+
+
+def video_bitrates() -> pd.DataFrame:
+    """Video bitrates in the three units estimates need: Mbps (the network), MB per minute and GB per hour
+    (storage and daily egress), and how many streams of each one edge server at 400 Gb/s can carry.
+
+    1 Mbps = 7.5 MB/min = 0.45 GB/h: a byte is 8 bits, a minute 60 s. Computed with the course's units.
+    """
+    rows = []
+    for name, published, source in _BITRATES:
+        rate = ureg.Quantity(published)
+        mbps = float(rate.to("Mbit/s").magnitude)
+        per_server = float((EDGE_SERVER_EGRESS / rate).to("").magnitude)
+        rows.append((name, published.replace("Mbit/s", "Mbps").replace("kbit/s", "kbps"), f"{mbps:.4g}",
+                     f"{float(rate.to('MB/min').magnitude):.4g}", f"{float(rate.to('GB/hour').magnitude):.4g}",
+                     f"{per_server:,.0f}", f"{source}; streams per server: {_OCA}"))
+    frame = pd.DataFrame(rows, columns=["rendition", "as published", "Mbps", "MB/min", "GB/hour",
+                                        "streams per 400 Gbps server", "source"])
+    return frame.set_index("rendition")

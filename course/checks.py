@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -21,7 +21,7 @@ from .errors import CourseInputError
 from .units import Quantity, fmt, q
 
 __all__ = [
-    "CheckFailed", "Diagnosis", "check", "fail", "diagnose", "expect_equal", "public_checks_passed", "scenario_factors", "TOLERANCE",
+    "CheckFailed", "Diagnosis", "check", "fail", "diagnose", "expect_equal", "expect_raises", "public_checks_passed", "scenario_factors", "TOLERANCE",
 ]
 
 #: Relative tolerance of every numeric check: accepts 86,400 s/day, rejects the 10^5 shortcut (−13.6 %).
@@ -32,6 +32,7 @@ _float, _abs, _type, _isinstance, _print, _len = (
     builtins.float, builtins.abs, builtins.type, builtins.isinstance, builtins.print, builtins.len
 )
 _isfinite = math.isfinite
+_repr, _str = builtins.repr, builtins.str
 _PLAIN_NUMBERS = (int, float)
 
 
@@ -236,3 +237,25 @@ def public_checks_passed(what: str = "") -> None:
     """Print the honest summary of a visible test cell: hidden checks still run at grading."""
     label = f" for {what}" if what else ""
     _print(f"Public checks passed{label}; hidden checks run at grading.")
+
+
+def expect_raises(function: Callable[..., Any], *args: Any, error: type[Exception] = ValueError) -> None:
+    """Assert that ``function(*args)`` refuses bad input: it raises ``error`` with a message saying what is wrong.
+
+    Prints ``✓ call raises ValueError: message``. Returning a value, raising another exception type (or
+    ``NotImplementedError``) or raising with an empty message fails with :class:`CheckFailed` naming the call.
+    """
+    __tracebackhide__ = True
+    call = f"{getattr(function, '__name__', 'function')}({', '.join(_repr(arg) for arg in args)})"
+    wanted = error.__name__
+    try:
+        result = function(*args)
+    except error as exc:
+        message = _str(exc).strip()
+        if not message:
+            fail(f"{call} raised {wanted} without a message: say what is wrong with the input")
+        _print(f"✓ {call} raises {wanted}: {message}")
+        return
+    except Exception as exc:  # noqa: BLE001 - the student's code may raise anything; name it
+        fail(f"{call}: expected {wanted} with a message, got {_type(exc).__name__}: {exc}")
+    fail(f"{call}: expected {wanted} with a message, but it returned {result!r}")

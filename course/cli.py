@@ -2,6 +2,7 @@
 
     python -m course start          open the course in JupyterLab (headless: run the demo grading)
     python -m course demo           release a session, grade three sample students, print the grades
+    python -m course grade A        grade every submission of assignment A on all cores, sandboxed
 """
 
 from __future__ import annotations
@@ -57,9 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     p_start = sub.add_parser("start", help="open the course (headless: run the demo)")
     p_start.add_argument("--lab", action="store_true", help="always start JupyterLab")
     sub.add_parser("demo", help="release, grade sample students, print the grades")
+    from .grading.command import add_arguments as grade_arguments
+
+    grade_arguments(sub.add_parser("grade", help="grade every submission of an assignment (parallel, sandboxed)"))
     args = parser.parse_args(argv)
     if args.command == "start":
         return start(args.lab)
+    if args.command == "grade":
+        from .grading.command import run as grade
+
+        return grade(args)
     if args.command == "demo":
         from .demo import main as demo
 

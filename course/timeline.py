@@ -134,6 +134,7 @@ class TimelineWidget(widgets.VBox):
         self.play.observe(self._on_time, "value")
         self.clock.observe(self._on_time, "value")
         super().__init__([widgets.HBox([self.play, self.clock]), self.status])
+        self.add_class("course-timeline")  # a stable hook for styling and the browser tests
 
     def _on_time(self, change: dict) -> None:
         self.status.value = _status_html(int(change["new"]))

@@ -182,6 +182,7 @@ class WhatIf(widgets.VBox):
             slider.observe(lambda _: self.refresh(), "value")
         rows = [widgets.HBox([self.sliders[n], self.labels[n]]) for n in self.sliders]
         super().__init__([*rows, widgets.HBox([self.table, self.chart])])
+        self.add_class("course-whatif")  # a stable hook for styling and the browser tests
         self.refresh()
 
     def _changes(self) -> dict[str, Any]:

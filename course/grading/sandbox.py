@@ -1,0 +1,217 @@
+"""The grading sandbox: each submission's kernel runs in bubblewrap and sees only its own working copy.
+
+Built from an allow-list, not by hiding things: the sandbox's root is empty, and only these are mounted
+in it (``bwrap_argv`` spells them out):
+
+- read-only: the system (``/usr``, ``/etc``, the ``/bin``-style links), the Python that runs the grader
+  and its venv, the ``course`` package the notebooks import, and nothing else of the repository or the
+  course folder: not ``source/`` or ``authoring/`` (solutions, hidden tests), not the gradebook, not
+  ``submitted/``, ``autograded/`` or ``feedback/`` (classmates' work), not ``/root`` or ``/home``;
+- read-write: a private working directory, mounted where the kernel expects its autograded folder (the
+  assignment's extra files are mounted in it read-only; the notebook with the hidden tests is not), a
+  private home (IPython, matplotlib caches) and the folder of the kernel's connection file and sockets;
+- a private ``/tmp``, ``/proc`` of its own PID namespace, a minimal ``/dev``; no network (a new network
+  namespace: nothing, not even 127.0.0.1, is reachable), no capabilities, no further user namespaces,
+  a cleared environment (no ``COURSE_DB_URL``), a new session (no terminal injection), and the kernel
+  is killed with its grader (``--die-with-parent``).
+
+The kernel talks to nbgrader over IPC sockets in its own runtime folder (TCP would need the network),
+and is interrupted by message (a signal to bwrap does not reach a process in its own session).
+Only ``python -m course grade`` uses this kernel manager; students' own kernels are untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import List, Unicode, default
+
+COURSE_PACKAGE = Path(__file__).resolve().parent.parent
+SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+HIDDEN_SYSTEM_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/jupyter")
+# Variables the kernel may inherit; everything else (database URLs, tokens, ...) is cleared.
+PASSED_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "NBGRADER_EXECUTION", "MPLBACKEND",
+              "COURSE_STATIC_WIDGETS", "PYDEVD_DISABLE_FILE_VALIDATION", "JUPYTER_PLATFORM_DIRS",
+              "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+TMP_SIZE = 256 * 1024 * 1024
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; `make system-deps` does it), "
+                "or pass --no-sandbox to grade without one (student code can then read the hidden tests, "
+                "the gradebook and classmates' work)")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create the namespaces it needs on this machine."""
+
+
+def python_roots() -> list[Path]:
+    """The folders the grader's interpreter and venv live in (the kernel runs the same interpreter)."""
+    roots = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    roots.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    return sorted(roots)
+
+
+@lru_cache(maxsize=None)
+def _bwrap_help(bwrap: str) -> str:
+    return subprocess.run([bwrap, "--help"], capture_output=True, text=True).stdout
+
+
+def bwrap_argv(kernel_cmd: list[str], *, workdir: str | Path, private: str | Path, runtime: str | Path,
+               assignment_files: list[Path] = (), read_only: list[str | Path] = (),
+               env: dict[str, str] | None = None, bwrap: str = "bwrap") -> list[str]:
+    """The ``bwrap`` command line that runs ``kernel_cmd`` in the sandbox.
+
+    ``workdir`` is the path the kernel sees as its working directory, backed by the private, writable
+    ``private`` folder; ``assignment_files`` are mounted in it read-only under their own names;
+    ``runtime`` (connection file, IPC sockets, home) is shared with the grader read-write.
+    """
+    workdir, private, runtime = Path(workdir), Path(private), Path(runtime)
+    env = dict(os.environ if env is None else env)
+    home = runtime / "home"
+    argv = [bwrap, "--unshare-user", "--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    if "--disable-userns" in _bwrap_help(bwrap):
+        argv.append("--disable-userns")
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    for path in HIDDEN_SYSTEM_FILES:
+        if os.path.isdir(path):
+            argv += ["--tmpfs", path]
+        elif os.path.exists(path):
+            argv += ["--ro-bind", "/dev/null", path]
+    for path in [*python_roots(), COURSE_PACKAGE, *map(Path, read_only)]:
+        if path.exists():
+            argv += ["--ro-bind", str(path), str(path)]
+    argv += ["--bind", str(runtime), str(runtime), "--bind", str(private), str(workdir)]
+    for path in assignment_files:
+        argv += ["--ro-bind", str(path), str(workdir / path.name)]
+    argv += ["--remount-ro", "/", "--chdir", str(workdir), "--clearenv"]
+    settings = {name: env[name] for name in PASSED_ENV if name in env}
+    venv_bin = str(Path(sys.executable).parent)
+    if venv_bin not in settings.get("PATH", "").split(os.pathsep):
+        settings["PATH"] = os.pathsep.join(filter(None, [venv_bin, settings.get("PATH", "/usr/bin:/bin")]))
+    settings.update(HOME=str(home), IPYTHONDIR=str(home / ".ipython"), MPLCONFIGDIR=str(home / ".matplotlib"),
+                    XDG_CACHE_HOME=str(home / ".cache"), XDG_CONFIG_HOME=str(home / ".config"),
+                    JUPYTER_RUNTIME_DIR=str(runtime), TMPDIR="/tmp", PYTHONDONTWRITEBYTECODE="1")
+    for name, value in sorted(settings.items()):
+        argv += ["--setenv", name, value]
+    return [*argv, "--", *kernel_cmd]
+
+
+def check(bwrap: str = "bwrap") -> str:
+    """The path of a working ``bwrap``; :class:`SandboxUnavailable` with the reason and the fix otherwise.
+
+    Runs the interpreter in a sandbox built exactly as a grading kernel's is, importing ``course``.
+    """
+    found = shutil.which(bwrap)
+    if not found:
+        raise SandboxUnavailable(f"no grading sandbox: bubblewrap (bwrap) is not installed; {INSTALL_HINT}")
+    with tempfile.TemporaryDirectory(prefix="sdl-check-") as tmp:
+        runtime, private = Path(tmp) / "run", Path(tmp) / "work"
+        (runtime / "home").mkdir(parents=True)
+        private.mkdir()
+        argv = bwrap_argv([sys.executable, "-c", "import course, socket; print('ok')"], workdir=private,
+                          private=private, runtime=runtime, bwrap=found)
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise SandboxUnavailable(f"no grading sandbox: bwrap did not start within 60 s; {INSTALL_HINT}") from None
+    if result.returncode != 0 or result.stdout.strip() != "ok":
+        why = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SandboxUnavailable(
+            f"no grading sandbox: bwrap is installed but could not start a kernel here ({why[0]}). "
+            "It needs user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also "
+            f"kernel.apparmor_restrict_unprivileged_userns=0); {INSTALL_HINT}")
+    return found
+
+
+def seed_matplotlib_cache(target: Path) -> None:
+    """Copy the grader's matplotlib font cache into a kernel's private home (else each kernel rebuilds it)."""
+    template = _matplotlib_template()
+    if template is None:
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for item in template.glob("fontlist-*.json"):
+        shutil.copy2(item, target / item.name)
+
+
+@lru_cache(maxsize=1)
+def _matplotlib_template() -> Path | None:
+    """A folder holding a matplotlib font cache built by this interpreter, made once per machine and user."""
+    template = Path(tempfile.gettempdir()) / f"sdl-mplcache-{os.getuid()}-{sys.version_info[0]}{sys.version_info[1]}"
+    if not any(template.glob("fontlist-*.json")):
+        template.mkdir(mode=0o700, exist_ok=True)
+        env = {**os.environ, "MPLCONFIGDIR": str(template), "MPLBACKEND": "Agg"}
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
+                       capture_output=True, timeout=300)
+    return template if any(template.glob("fontlist-*.json")) else None
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel in the bubblewrap sandbox described in this module.
+
+    Use it as ``Execute``'s ``kernel_manager_class`` (``course.grading.execute`` does, when sandboxing).
+    """
+
+    bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
+    read_only = List(Unicode(), help="Extra paths the kernel may read (e.g. a shared data folder).").tag(config=True)
+
+    _sandbox_dir: Path | None = None
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @property
+    def kernel_spec(self):
+        spec = super().kernel_spec
+        if spec is not None:
+            spec.interrupt_mode = "message"  # SIGINT to bwrap would not reach the kernel's own session
+        return spec
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self._sandbox_dir is None:
+            self._sandbox_dir = Path(tempfile.mkdtemp(prefix="sdl-kernel-"))
+            run = self._sandbox_dir / "run"
+            (run / "home").mkdir(parents=True)
+            (self._sandbox_dir / "work").mkdir()
+            seed_matplotlib_cache(run / "home" / ".matplotlib")
+            self.transport = "ipc"
+            self.connection_file = str(run / "kernel.json")
+            self.ip = str(run / "kernel")
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        assert self._sandbox_dir is not None
+        workdir = Path(kw.pop("cwd", None) or os.getcwd()).resolve()
+        files = sorted(p for p in workdir.iterdir() if p.suffix != ".ipynb") if workdir.is_dir() else []
+        argv = bwrap_argv(kernel_cmd, workdir=workdir, private=self._sandbox_dir / "work",
+                          runtime=self._sandbox_dir / "run", assignment_files=files, read_only=self.read_only,
+                          env=kw.get("env"), bwrap=self.bwrap)
+        # The kernel's own stdout/stderr (start-up notes, crash messages) go to a log the grader reads.
+        with open(self._sandbox_dir / "kernel.log", "ab") as log:
+            kw.update(stdout=log, stderr=log)
+            await super()._async_launch_kernel(argv, cwd=str(self._sandbox_dir), **kw)
+
+    def kernel_log_tail(self, lines: int = 5) -> str:
+        """The last lines the kernel process printed (empty once the kernel is cleaned up)."""
+        try:
+            text = (self._sandbox_dir / "kernel.log").read_text(errors="replace")  # type: ignore[operator]
+        except (OSError, TypeError):
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._sandbox_dir is not None:
+            shutil.rmtree(self._sandbox_dir, ignore_errors=True)
+            self._sandbox_dir = None

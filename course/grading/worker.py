@@ -1,0 +1,208 @@
+"""One grading process: grades one student at a time through nbgrader, for as many students as it is given.
+
+A worker is long-lived: nbgrader, nbconvert and the course config are loaded once per process (about
+2 s of imports that serial ``nbgrader autograde`` also pays once), then each student goes through
+nbgrader's own ``Autograde`` converter (sanitize, execute, ``SaveAutoGrades`` into the shared
+gradebook) and ``GenerateFeedback``, exactly as ``NbGraderAPI.autograde`` runs them. The only
+nbgrader piece swapped is the ``Execute`` preprocessor (``course.grading.execute``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from nbgrader.apps import NbGraderAPI
+from nbgrader.converters import Autograde
+from nbgrader.converters.base import NbGraderException
+from nbgrader.nbgraderformat import SchemaTooNewError, SchemaTooOldError
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import capture_log, temp_attrs
+
+from ..coursedir import load_course_config
+from .execute import RECORDS, GradingExecute
+
+_state: dict = {}
+_db_seconds = [0.0]
+
+
+@dataclass
+class Outcome:
+    """What grading one student gave: the status words and where the time went (seconds)."""
+
+    student: str
+    status: str                      # "graded" or "failed: <reason>"
+    detail: str = ""                 # the error, for the instructor (never shown to students)
+    flags: str = ""                  # from course.grading.scan, if present
+    timings: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class GradingAutograde(Autograde):
+    """nbgrader's Autograde converter, remembering why a notebook failed instead of only logging it."""
+
+    course_record: dict
+
+    def init_single_notebook_resources(self, notebook_filename):
+        resources = super().init_single_notebook_resources(notebook_filename)
+        key = f"{resources['nbgrader']['student']}/{resources['nbgrader']['assignment']}"
+        RECORDS[key] = self.course_record
+        resources["nbgrader"]["course_grading"] = key
+        return resources
+
+    def convert_single_notebook(self, notebook_filename):
+        try:
+            super().convert_single_notebook(notebook_filename)
+        except Exception as exc:
+            self.course_record.setdefault("errors", []).append(
+                {"phase": "sanitize" if self._sanitizing else "autograde", "type": type(exc).__name__,
+                 "reason": _converter_reason(exc, self._sanitizing), "error": f"{type(exc).__name__}: {exc}"})
+            raise
+
+
+def _converter_reason(exc: Exception, sanitizing: bool) -> str:
+    import nbformat
+
+    invalid = (nbformat.reader.NotJSONError, nbformat.ValidationError, nbformat.NBFormatError,
+               SchemaTooNewError, SchemaTooOldError, UnicodeDecodeError)
+    if isinstance(exc, invalid) or (sanitizing and isinstance(exc, (ValueError, KeyError, TypeError, AttributeError))):
+        return "invalid notebook"
+    return f"error ({type(exc).__name__})"
+
+
+def grading_config(course_dir: str | Path, db_url: str, *, sandbox: bool):
+    """The course's nbgrader config, with nbgrader's Execute replaced by :class:`GradingExecute`."""
+    config = load_course_config(course_dir, db_url=db_url)
+    pipeline = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    configured = config.Autograde.get("autograde_preprocessors")
+    if configured:
+        pipeline = list(configured)
+    config.Autograde.autograde_preprocessors = [GradingExecute if p is Execute else p for p in pipeline]
+    # The course's ``Execute.*`` settings (timeout, kernel) still apply: GradingExecute is a subclass.
+    config.GradingExecute.sandbox = sandbox
+    return config
+
+
+def init(course_dir: str, db_url: str, sandbox: bool) -> None:
+    """Load nbgrader and the course config once in this process (a ``ProcessPoolExecutor`` initializer)."""
+    warnings.filterwarnings("ignore")  # SQLAlchemy 2.1 SAWarning from nbgrader: harmless noise
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    api = NbGraderAPI(config=grading_config(course_dir, db_url, sandbox=sandbox))
+    log = api.log
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    _count_database_time()
+    _state.update(api=api, course_dir=Path(course_dir))
+
+
+def _count_database_time() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if _state.get("db_listeners"):
+        return
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["course_t0"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        _db_seconds[0] += time.perf_counter() - conn.info.pop("course_t0", time.perf_counter())
+
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "after_cursor_execute", after)
+    _state["db_listeners"] = True
+
+
+def grade(assignment: str, student: str) -> dict:
+    """Autograde ``student``'s submission of ``assignment`` and write their feedback; an :class:`Outcome` dict."""
+    api: NbGraderAPI = _state["api"]
+    coursedir = api.coursedir
+    record: dict = {}
+    db_before, start = _db_seconds[0], time.perf_counter()
+    with temp_attrs(coursedir, assignment_id=assignment, student_id=student):
+        converter = GradingAutograde(coursedir=coursedir, parent=api)
+        converter.course_record = record
+        converter.force = True
+        converter.create_student = True
+        try:
+            result = capture_log(converter)
+        finally:
+            RECORDS.clear()
+    autograde_seconds = time.perf_counter() - start
+    status, detail = _status(result, record)
+
+    feedback_seconds = 0.0
+    autograded = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+    if autograded.is_dir():
+        start = time.perf_counter()
+        feedback = api.generate_feedback(assignment, student, force=True)
+        feedback_seconds = time.perf_counter() - start
+        if not feedback.get("success"):
+            status = status if status != "graded" else "failed: feedback not generated"
+            detail = (detail + "\n" if detail else "") + _last_lines(feedback.get("error") or feedback.get("log"))
+
+    timings = dict(record.get("timings", {}))
+    timings.update(autograde=autograde_seconds, feedback=feedback_seconds, db=_db_seconds[0] - db_before)
+    submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
+    return Outcome(student, status, detail, scan_flags(submitted), timings).to_json()
+
+
+def _status(result: dict, record: dict) -> tuple[str, str]:
+    failures = record.get("failures", [])
+    if failures:  # the kernel died or hung; what ran is saved and scored
+        first = failures[0]
+        where = f" (cell {first['cell']})" if first.get("cell") else ""
+        log = f"\nkernel: {first['kernel_log']}" if first.get("kernel_log") else ""
+        return f"failed: {first['reason']}", f"{first['error']}{where}{log}"
+    if result.get("success"):
+        return "graded", ""
+    errors = record.get("errors", [])
+    if errors:
+        return f"failed: {errors[0]['reason']}", errors[0]["error"]
+    text = result.get("error") or result.get("log") or ""
+    if "No notebooks" in text:
+        return "failed: no notebook submitted", _last_lines(text)
+    return "failed: error", _last_lines(text)
+
+
+def _last_lines(text: str | None, n: int = 3) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return "\n".join(lines[-n:])
+
+
+def scan_flags(submitted: Path) -> str:
+    """Flags from ``course.grading.scan.scan_notebook`` for the submitted notebooks; "" if there is no scanner.
+
+    Never fails grading: a missing or broken scanner gives no flags.
+    """
+    try:
+        from .scan import scan_notebook
+    except Exception:
+        return ""
+    flags: list[str] = []
+    for path in sorted(submitted.glob("*.ipynb")):
+        try:
+            found = scan_notebook(path)
+        except Exception:
+            continue
+        for flag in found or []:
+            if str(flag) not in flags:
+                flags.append(str(flag))
+    return "; ".join(flags)
+
+
+if __name__ == "__main__":  # debugging aid: grade one student in this process
+    import sys
+
+    init(sys.argv[1], sys.argv[2], sandbox=sys.argv[5:6] != ["--no-sandbox"])
+    print(json.dumps(grade(sys.argv[3], sys.argv[4]), indent=1))

@@ -1,0 +1,65 @@
+"""Driving JupyterLab 4 in playwright: open a notebook once its kernel is idle, menus, Run All to the end."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import Locator, Page, expect
+
+KERNEL_IDLE = re.compile(r"Python 3 \(ipykernel\) \| Idle")
+STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+
+# True once every non-empty code cell of the open notebook shows an execution count ("[12]:").
+_ALL_EXECUTED = """() => {
+  const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')];
+  if (!cells.length) return false;
+  return cells.every(cell => {
+    const source = (cell.querySelector('.cm-content') || {}).textContent || '';
+    if (!source.trim()) return true;
+    const prompt = (cell.querySelector('.jp-InputPrompt') || {}).textContent || '';
+    return /\\[\\d+\\]/.test(prompt);
+  });
+}"""
+
+
+def open_notebook(page: Page, url: str) -> None:
+    """Open a notebook URL and wait until its kernel is attached and idle.
+
+    Waiting for the status bar's "Python 3 (ipykernel) | Idle" matters: Run All before the kernel is
+    attached either pops the "Select Kernel" dialog or runs only the first cell.
+    """
+    page.goto(url)
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=90_000)
+    expect(page.locator("#jp-main-statusbar").get_by_text(KERNEL_IDLE)).to_be_visible(timeout=90_000)
+
+
+def menu(page: Page, top: str, item: str | re.Pattern[str]) -> None:
+    """Click ``top`` in the menu bar, then ``item`` in its menu."""
+    page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(rf"^{re.escape(top)}$")).first.click()
+    page.get_by_role("menuitem", name=item, exact=isinstance(item, str)).first.click()
+
+
+def run_all(page: Page, timeout: float = 180) -> float:
+    """Run → Run All Cells, then wait until every code cell has run; fail at the first error output.
+
+    Returns the seconds it took.
+    """
+    start = time.monotonic()
+    menu(page, "Run", "Run All Cells")
+    while True:
+        errors = page.locator(STDERR)
+        if errors.count():
+            raise AssertionError(f"a cell wrote to stderr or raised:\n{errors.first.inner_text()[:2000]}")
+        if page.evaluate(_ALL_EXECUTED):
+            break
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"Run All did not finish in {timeout:.0f} s")
+        page.wait_for_timeout(250)
+    expect(page.locator("#jp-main-statusbar").get_by_text(KERNEL_IDLE)).to_be_visible(timeout=60_000)
+    return time.monotonic() - start
+
+
+def image_loaded(image: Locator) -> bool:
+    """True when an ``<img>`` has decoded a real picture (not a broken or empty one)."""
+    return image.evaluate("img => img.complete && img.naturalWidth > 0 && img.naturalHeight > 0")
