@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup system-deps start lab demo test test-fast release check-release clean
+.PHONY: setup system-deps start lab demo test test-fast release check-release selfcheck clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: setup                        ## release, grade sample students, print the 
 
 system-deps:                       ## Debian/npm packages for the sandbox, PostgreSQL, browser and hub tests
 	bash scripts/system-deps.sh
+
+selfcheck: setup                   ## grade one notebook with the hidden tests: make selfcheck NB=path/to.ipynb
+	@test -n "$(NB)" || { echo "usage: make selfcheck NB=release/session1_chat/session1_chat.ipynb"; exit 2; }
+	$(BIN)/python -m course selfcheck "$(NB)"
 
 test: setup system-deps            ## every test: units, notebooks, the nbgrader cycle, browser, hub
 	$(BIN)/python -m pytest -n auto --dist loadfile

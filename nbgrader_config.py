@@ -41,6 +41,10 @@ from nbgrader.preprocessors import GetGrades  # noqa: E402
 from course.nbgrader_ext import RedactTracebacks  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, RedactTracebacks, CSSHTMLHeaderPreprocessor]
+# Feedback and formgrader pages load nothing from the internet (no MathJax from cdnjs; course/offline.py).
+from course.offline import use_offline_templates  # noqa: E402
+
+use_offline_templates()
 
 # Check cells run under supervision (course/grading/guard.py): the kernel is armed before any notebook
 # code, each test cell runs on a restored kernel with private checkers, and a test cell earns points only

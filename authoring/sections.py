@@ -336,9 +336,10 @@ def what_if(question: str, functions: Sequence[str], sliders: Mapping[str, tuple
 
 def estimates_with_whole_numbers(grade_id: str, title: str, intro: str, items: Sequence[Estimate],
                                  hidden: Mapping[str, Mapping[str, str]], points: float,
-                                 whole_numbers: Sequence[str]) -> list[Cell]:
+                                 whole_numbers: Mapping[str, str]) -> list[Cell]:
     """Like :func:`estimates`, but the functions named in ``whole_numbers`` return a plain int (a code length,
-    a count of shards): their expected values are integers ("7") checked exactly with ``expect_equal``."""
+    a count of shards): their expected values are integers ("7") checked exactly with ``expect_equal``, and
+    ``whole_numbers[name]`` is the hint a wrong answer shows."""
     unknown = set(whole_numbers) - {item.name for item in items}
     if unknown:
         raise ValueError(f"whole_numbers names no estimate of this group: {sorted(unknown)}")
@@ -347,7 +348,8 @@ def estimates_with_whole_numbers(grade_id: str, title: str, intro: str, items: S
         value = item.expected[label]
         name = hidden_name(item.name, label) if prefix else item.name
         if item.name in whole_numbers:
-            return f"{prefix}expect_equal({name!r}, {item.name}({scenario}), {int(value)!r})"
+            hint = whole_numbers[item.name]
+            return f"{prefix}expect_equal({name!r}, {item.name}({scenario}), {int(value)!r}, hint={hint!r})"
         return f"{prefix}check({name!r}, {item.name}({scenario}), {value!r}, scenario={scenario}{quiet})"
 
     visible = "\n".join(line(item, "assumptions", "sample", "", "") for item in items)

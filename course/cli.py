@@ -3,6 +3,9 @@
     python -m course start          open the course in JupyterLab (headless: run the demo grading)
     python -m course demo           release a session, grade three sample students, print the grades
     python -m course grade A        grade every submission of assignment A on all cores, sandboxed
+    python -m course selfcheck NB   grade one notebook with the hidden tests, here (exit 1 if a check fails)
+    python -m course scan PATH...   flag code in submissions that reaches into the grading machinery
+    python -m course analytics A    score distribution, pass rates, hardest checks, flagged submissions
 """
 
 from __future__ import annotations
@@ -61,6 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     from .grading.command import add_arguments as grade_arguments
 
     grade_arguments(sub.add_parser("grade", help="grade every submission of an assignment (parallel, sandboxed)"))
+    tools = {"selfcheck": ("grade one notebook with the full hidden tests (exit 1 if any check fails)",
+                           "course.grading.selfcheck"),
+             "scan": ("flag code that reaches into the grading machinery", "course.grading.scan"),
+             "analytics": ("class analytics of an assignment from the gradebook", "course.grading.analytics")}
+    for name, (text, _) in tools.items():
+        sub.add_parser(name, help=text, add_help=False).add_argument("args", nargs=argparse.REMAINDER)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in tools:  # the tool parses its own options (--help included)
+        import importlib
+
+        return importlib.import_module(tools[argv[0]][1]).main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "start":
         return start(args.lab)

@@ -3,7 +3,7 @@ import builtins
 import pytest
 
 from course.assumptions import Assumptions, require
-from course.checks import CheckFailed, check, diagnose, expect_equal, public_checks_passed
+from course.checks import CheckFailed, check, diagnose, expect_equal, expect_raises, public_checks_passed
 from course.errors import CourseInputError
 from course.units import q, u
 
@@ -147,3 +147,41 @@ def test_require_lists_every_problem():
     assert "daily_active_users" in message and "message_size" in message and "retention" not in message
     with pytest.raises(AssertionError, match="Assumptions"):
         require({"daily_active_users": 1}, {"daily_active_users": "user"})
+
+
+def _refuses_negatives(n):
+    if n < 0:
+        raise ValueError(f"needs a non-negative number, got {n}")
+    return n
+
+
+def test_expect_raises_passes_on_the_error_and_prints_its_message(capsys):
+    expect_raises(_refuses_negatives, -1)
+    out, err = capsys.readouterr()
+    assert out == "✓ _refuses_negatives(-1) raises ValueError: needs a non-negative number, got -1\n"
+    assert err == ""
+
+
+def _raises_bare():
+    raise ValueError()
+
+
+def _raises_type_error(x):
+    raise TypeError("unsupported operand")
+
+
+@pytest.mark.parametrize("function, args, message", [
+    (_refuses_negatives, (5,), "_refuses_negatives(5): expected ValueError with a message, but it returned 5"),
+    (_raises_type_error, ("x",), "_raises_type_error('x'): expected ValueError with a message, got TypeError: unsupported operand"),
+    (_raises_bare, (), "_raises_bare() raised ValueError without a message"),
+])
+def test_expect_raises_names_the_call_and_what_happened(function, args, message):
+    with pytest.raises(CheckFailed) as err:
+        expect_raises(function, *args)
+    assert str(err.value).startswith(message)
+
+
+def test_expect_raises_takes_another_error_type():
+    expect_raises(_raises_type_error, 1, error=TypeError)
+    with pytest.raises(CheckFailed, match="expected KeyError"):
+        expect_raises(_refuses_negatives, -1, error=KeyError)

@@ -131,11 +131,11 @@ ARCHITECTURE = '''
 Browser [client] -> Load Balancer [lb x2]
 Mobile App [client] -> Load Balancer
 Load Balancer -> App Server [service x4] : shorten, redirect
-App Server <-> Link Cache [cache x3] : code -> long URL (hot links)
-App Server -> Link Store [db x3] : cache misses, new links
-App Server -> Key Generator [id_generator x2] : a block of ids at a time
-App Server -> Click Stream [queue x3] : one event per redirect
-Click Stream -> Click Analytics [analytics x2] : clicks per link per day
+App Server <-> Link Cache [cache x3] : hot links
+App Server -> Link Store [db x3] : misses, writes
+App Server -> Key Generator [id_generator x2] : id blocks
+App Server -> Click Stream [queue x3] : click events
+Click Stream -> Click Analytics [analytics x2] : counts per day
 '''
 
 SCHEMA = '''
@@ -309,12 +309,13 @@ def urls_until_collision(space: int, p: float = 0.5) -> float:
 COLLISIONS_VISIBLE = '''
 expect_equal("key_space(16, 7)", key_space(16, 7), 268_435_456)
 expect_equal("key_space(62, 7)", key_space(62, 7), 3_521_614_606_208)
-check("collision_probability(23, 365)", collision_probability(23, 365), 0.5)
-check("collision_probability(10_000, 16**7)", collision_probability(10_000, 16**7), 0.16994)
-check("urls_until_collision(16**7)", urls_until_collision(16**7), 19_290.7)
-check("urls_until_collision(62**7)", urls_until_collision(62**7), 2.2096e6)
+expect_equal("collision_probability(23, 365), to 3 places", round(collision_probability(23, 365), 3), 0.5)
+expect_equal("collision_probability(10_000, 16**7), to 3 places", round(collision_probability(10_000, 16**7), 3), 0.17)
+expect_equal("urls_until_collision(16**7), to the nearest 10", round(urls_until_collision(16**7), -1), 19_290)
+expect_equal("urls_until_collision(62**7), to the nearest 1,000", round(urls_until_collision(62**7), -3), 2_210_000)
 public_checks_passed("collisions")
 '''
+
 
 COLLISIONS_HIDDEN = '''
 import math as _math
@@ -515,7 +516,9 @@ def cells() -> list[Cell]:
             characters does a code need, and how many times over do the codes of that length cover them
             (the headroom: ×2 means they would last twice the retention period)?
             `short_code_length` returns a plain `int` (a length has no unit), checked exactly.
-            """), KEY_SPACE, HIDDEN, points=2, whole_numbers=["short_code_length"]),
+            """), KEY_SPACE, HIDDEN, points=2,
+            whole_numbers={"short_code_length": "the smallest whole n with alphabet_size ** n ≥ urls_created: "
+                                                "round up, and return an int"}),
         *what_if(
             "Which assumptions change the code length, and how much faster would links have to be created "
             "before 7 characters no longer last 5 years?",

@@ -109,7 +109,7 @@ EGRESS = [
               'return (peak_concurrent_viewers(a) * a.stream_rate).to("TB/s")'),
     _estimate("daily_egress", "Bytes streamed per day (a rate in PB/day).",
               'return average_egress(a).to("PB/day")'),
-    _estimate("cdn_servers_needed", "Edge servers needed to send the peak egress at their full rate (a whole number).",
+    _estimate("cdn_servers_needed", "Edge servers needed to send the peak egress at their full rate, rounded up to a whole number.",
               "import math\n"
               'servers = (peak_egress(a) / a.cdn_server_egress).to("server")\n'
               "return math.ceil(servers.magnitude) * u.server"),
@@ -651,7 +651,7 @@ def cells() -> list[Cell]:
 
                 The player asks where to resume; the home page's *continue watching* row lists a user's
                 titles, most recent first, a page at a time; the playback service lists a video's
-                renditions. Each must be served by an index, the row without sorting:
+                renditions. Each must be served by an index, and the continue-watching row without sorting:
 
                 ```sql
                 {RESUME_QUERY}

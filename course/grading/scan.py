@@ -280,6 +280,9 @@ class _Scanner(ast.NodeVisitor):
             elif target.id in self.aliases and self.depth == 0:
                 value = getattr(node, "value", None)
                 origin = self.qualname(value) if value is not None else None
+                before = self.aliases[target.id]
+                if self._root(before) == "course" and origin != before and before.count(".") >= 2:
+                    self.flag(node, "course-internals", f"rebinds {target.id} (the course's {before})")
                 if origin and self._imported(origin):
                     self.aliases[target.id] = origin
                 else:
@@ -634,3 +637,34 @@ def scan_notebook(path: str | Path, trusted: Iterable[str] | None = None) -> lis
             seen.add((finding.cell, finding.line, finding.rule))
             out.append(str(finding))
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m course scan PATH...``: the flags of each notebook (folders are searched); exit 1 if any."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m course scan", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", help="notebooks, or folders to search for them")
+    parser.add_argument("--all-cells", action="store_true",
+                        help="scan the set-up and test cells too (by default those nbgrader restores are skipped)")
+    args = parser.parse_args(argv)
+    notebooks: list[Path] = []
+    for name in args.paths:
+        path = Path(name)
+        if path.is_dir():
+            notebooks += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        else:
+            notebooks.append(path)
+    flagged = 0
+    for path in notebooks:
+        flags = scan_notebook(path, trusted=() if args.all_cells else None)
+        if flags:
+            flagged += 1
+            print(f"{path}: {len(flags)} flag{'s' if len(flags) != 1 else ''}")
+            for flag in flags:
+                print(f"  {flag}")
+        else:
+            print(f"{path}: clean")
+    print(f"\n{flagged} of {len(notebooks)} notebook{'s' if len(notebooks) != 1 else ''} flagged for review.")
+    return 1 if flagged else 0
