@@ -100,9 +100,11 @@ def header(session_id: str, title: str, level: str, problem: str, how_long: str 
     ]
 
 
-def requirements(fields: Mapping[str, tuple[str, str]], sample_solution: str, sample: Mapping[str, str],
-                 points: float = 2) -> list[Cell]:
+def requirements(fields: Mapping[str, tuple[str, str]], sample: Mapping[str, str], points: float = 2) -> list[Cell]:
     """Ask the interviewer, then pin the assumptions in code (graded against the sample clarifications)."""
+    sample_solution = f"{BEGIN}\nassumptions = Assumptions(\n" + "".join(
+        f"    {name}={value!r},\n" for name, value in sample.items()
+    ) + f")\n{END}"
     table = ["| name | unit | meaning |", "|---|---|---|"]
     table += [f"| `{name}` | {unit or 'plain number'} | {what} |" for name, (unit, what) in fields.items()]
     units = ", ".join(f"{name!r}: {unit!r}" for name, (unit, _) in fields.items())
@@ -161,7 +163,7 @@ def estimates(grade_id: str, title: str, intro: str, items: Sequence[Estimate],
                 f"scenario=_{label}, quiet=True)"
             )
     return [
-        md(f"### {title}\n{intro.strip()}"),
+        md(f"### {title}\n{textwrap.dedent(intro).strip()}"),
         answer(grade_id, "\n\n\n".join(defs)),
         tests(f"test_{grade_id}", points, visible + f"\npublic_checks_passed({title.lower()!r})", "\n".join(hidden_lines)),
     ]
@@ -173,7 +175,7 @@ def multiple_choice(grade_id: str, prompt: str, options: Mapping[str, str], corr
     listing = "\n".join(f"- **{key}**: {text}" for key, text in options.items())
     keys = sorted(options)
     return [
-        md(f"{prompt.strip()}\n\n{listing}\n\nSet `{grade_id}` to the letter of your choice."),
+        md(f"{textwrap.dedent(prompt).strip()}\n\n{listing}\n\nSet `{grade_id}` to the letter of your choice."),
         answer(grade_id, f'{BEGIN}\n{grade_id} = {correct!r}\n{END}',
                stub=f'{grade_id} = ""  # {", ".join(repr(k) for k in keys)}'),
         tests(
@@ -281,7 +283,7 @@ def high_level_design(*, title: str, looks_for: Sequence[str], solution: str, vi
 
 
 def detailed_design_intro() -> list[Cell]:
-    return [md("## 4 · Detailed design (minutes 15–30)\nNow the parts an interviewer drills into: the data, the API and the one algorithm that makes the design work.")]
+    return [md("## 4 · Detailed design (minutes 15–30)\nNow the parts an interviewer drills into: the data, the API and the algorithms that make the design work.")]
 
 
 def schema_design(*, heading: str, intro: str, solution: str, visible: Mapping[str, object],
@@ -363,7 +365,7 @@ def estimates_with_whole_numbers(grade_id: str, title: str, intro: str, items: S
                 text = f"with _contextlib.redirect_stdout(_io.StringIO()):\n    {text}"
             hidden_lines.append(text)
     return [
-        md(f"### {title}\n{intro.strip()}"),
+        md(f"### {title}\n{textwrap.dedent(intro).strip()}"),
         answer(grade_id, "\n\n\n".join(_estimate_defs(items))),
         tests(f"test_{grade_id}", points, visible + f"\npublic_checks_passed({title.lower()!r})", "\n".join(hidden_lines)),
     ]

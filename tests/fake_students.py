@@ -157,7 +157,7 @@ ADVERSARIES: dict[str, Adversary] = {
         import builtins
         import course.checks, course.assumptions, course.architecture
         builtins.abs = lambda x: 0.0
-        builtins.isinstance = lambda obj, kinds: True
+        builtins.round = lambda x, *digits: 0
         course.checks.check = lambda *args, **kwargs: None
         course.checks.expect_equal = lambda *args, **kwargs: None
         course.checks._abs = lambda x: 0.0

@@ -114,10 +114,6 @@ CONNECTIONS = [
               "return math.ceil(servers.magnitude) * u.server"),
 ]
 
-SAMPLE_SOLUTION = "### BEGIN SOLUTION\nassumptions = Assumptions(\n" + "".join(
-    f"    {name}={value!r},\n" for name, value in SAMPLE.items()
-) + ")\n### END SOLUTION"
-
 ARCHITECTURE = '''
 Mobile App [client] <-> Load Balancer [lb x2]
 Web App [client] <-> Load Balancer
@@ -278,7 +274,7 @@ def cells() -> list[Cell]:
             "beginner",
             "Design a real-time chat application like WhatsApp that supports one-on-one messaging.",
         ),
-        *requirements(FIELDS, SAMPLE_SOLUTION, SAMPLE),
+        *requirements(FIELDS, SAMPLE),
         *estimation_intro(),
         *estimates("traffic", "Traffic",
                    "How many messages per second are written and read, on average and at the peak?",

@@ -123,10 +123,6 @@ KEY_SPACE = [
               'return (codes / urls_created(a)).to("")'),
 ]
 
-SAMPLE_SOLUTION = "### BEGIN SOLUTION\nassumptions = Assumptions(\n" + "".join(
-    f"    {name}={value!r},\n" for name, value in SAMPLE.items()
-) + ")\n### END SOLUTION"
-
 ARCHITECTURE = '''
 Browser [client] -> Load Balancer [lb x2]
 Mobile App [client] -> Load Balancer
@@ -491,7 +487,7 @@ def cells() -> list[Cell]:
             "intermediate",
             "Design a URL shortening service like bit.ly that can handle millions of URL shortenings per day.",
         ),
-        *requirements(FIELDS, SAMPLE_SOLUTION, SAMPLE),
+        *requirements(FIELDS, SAMPLE),
         *estimation_intro(),
         *estimates("traffic", "Traffic",
                    "How many links are created and how many redirects are served per second, on average and at "

@@ -109,15 +109,12 @@ EGRESS = [
               'return (peak_concurrent_viewers(a) * a.stream_rate).to("TB/s")'),
     _estimate("daily_egress", "Bytes streamed per day (a rate in PB/day).",
               'return average_egress(a).to("PB/day")'),
-    _estimate("cdn_servers_needed", "Edge servers needed to send the peak egress at their full rate, rounded up to a whole number.",
+    _estimate("cdn_servers_needed",
+              "Edge servers needed to send the peak egress at their full rate, rounded up to a whole number.",
               "import math\n"
               'servers = (peak_egress(a) / a.cdn_server_egress).to("server")\n'
               "return math.ceil(servers.magnitude) * u.server"),
 ]
-
-SAMPLE_SOLUTION = "### BEGIN SOLUTION\nassumptions = Assumptions(\n" + "".join(
-    f"    {name}={value!r},\n" for name, value in SAMPLE.items()
-) + ")\n### END SOLUTION"
 
 #: Flush left: multiple_choice() strips the prompt but does not dedent it.
 SPOT_THE_ERROR = """
@@ -577,7 +574,7 @@ def cells() -> list[Cell]:
             "advanced",
             "Design a video streaming service like Netflix that can serve content to millions of users globally.",
         ),
-        *requirements(FIELDS, SAMPLE_SOLUTION, SAMPLE),
+        *requirements(FIELDS, SAMPLE),
         *estimation_intro(),
         *estimates("storage", "Storage",
                    "How much does the catalog take when every title is stored in every rendition, for one copy "

@@ -49,6 +49,13 @@ class GradingExecute(Execute):
         # Every cell has replied by then; a graceful shutdown only waits for the kernel to tidy up (~1 s).
         return "immediate"
 
+    @default("iopub_timeout")
+    def _default_iopub_timeout(self) -> int:
+        # nbclient waits 4 s for a cell's last outputs after its reply, then gives up on the whole notebook.
+        # With a kernel per core busy, outputs can lag longer than that; a spurious "timed out" costs more
+        # than waiting a few seconds for a kernel that really hangs.
+        return 10
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.sandbox:

@@ -14,7 +14,8 @@ and ``VerifySupervision``) and this module work together:
 2. Each check cell is sent as ``run(cell, nonce, source)`` instead of its own text. :func:`run` restores
    the snapshot (reporting what it undid), refuses to go on while a thread the notebook started is
    alive, compiles and executes the check cell's source itself (IPython's input and AST transformers
-   never see it) against the untouched builtins, and only when every check passed publishes a receipt:
+   never see it) against the untouched builtins, restores again between the visible and the hidden
+   checks (the answer ran in between), and only when every check passed publishes a receipt:
    an HMAC of the cell, the nonce and the source's hash under the key.
 3. The grader keeps the receipt out of the notebook and gives the cell no points when the receipt is
    missing or wrong: a blanked, rewritten or skipped cell, or a faked success, earns nothing.
@@ -52,6 +53,7 @@ from typing import Any
 #: The mimetype of receipts (grader-side: ``course.nbgrader_ext``); the key is published once with it.
 RECEIPT_MIME = "application/vnd.course.receipt+json"
 KEY_MIME = "application/vnd.course.supervision-key+json"
+HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
 
 #: Modules whose checkers hidden tests get as private copies (``course.grading.verified``).
 PRIVATE_MODULES = ("course.checks", "course.assumptions", "course.architecture", "course.schema", "course.api")
@@ -346,6 +348,15 @@ def arm() -> None:
         outputs.pop(shell.execution_count - 1, None)
 
 
+def _parts(source: str) -> list[str]:
+    """The visible checks, then the hidden ones: each compiled alone, with the cell's own line numbers."""
+    lines = source.split("\n")
+    cut = next((i for i, line in enumerate(lines) if line.strip() == HIDDEN_MARKER), None)
+    if cut is None:
+        return [source]
+    return ["\n".join(lines[:cut]), "\n" * cut + "\n".join(lines[cut:])]
+
+
 def receipt_mac(key: bytes, cell: str, nonce: str, source: str) -> str:
     """The receipt of a check cell that ran to the end: HMAC-SHA256 over the cell, nonce and source hash."""
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
@@ -361,7 +372,8 @@ def run(cell: str, nonce: str, source: str) -> None:
     snap = state.snapshot
     undone = snap.restore()
     if undone:
-        shown = ", ".join(dict.fromkeys(undone))
+        names = list(dict.fromkeys(undone))
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         snap.print(f"Grading note: before running these checks the grader undid changes the notebook made to {shown}.")
     threads = snap.new_threads()
     if threads:
@@ -375,9 +387,11 @@ def run(cell: str, nonce: str, source: str) -> None:
     scope["__builtins__"] = builtins
     filename = f"<check cell {cell}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    code = snap.compile(source, filename, "exec", dont_inherit=True)
     try:
-        snap.exec(code, scope)
+        for number, part in enumerate(_parts(source)):
+            if number:  # the answer may have patched something while the visible checks called it
+                snap.restore()
+            snap.exec(snap.compile(part, filename, "exec", dont_inherit=True), scope)
     finally:
         for key, value in scope.items():  # what the check cell defined stays defined, as in a normal cell
             if key != "__builtins__" and namespace.get(key, _MISSING) is not value:

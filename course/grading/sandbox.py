@@ -7,9 +7,10 @@ in it (``bwrap_argv`` spells them out):
   and its venv, the ``course`` package the notebooks import, and nothing else of the repository or the
   course folder: not ``source/`` or ``authoring/`` (solutions, hidden tests), not the gradebook, not
   ``submitted/``, ``autograded/`` or ``feedback/`` (classmates' work), not ``/root`` or ``/home``;
-- read-write: a private working directory, mounted where the kernel expects its autograded folder (the
-  assignment's extra files are mounted in it read-only; the notebook with the hidden tests is not), a
-  private home (IPython, matplotlib caches) and the folder of the kernel's connection file and sockets;
+- read-write: a private home, ``/home/student``, whose ``<assignment>/`` folder is the kernel's working
+  copy (the assignment's extra files are mounted in it read-only; the notebook with the hidden tests is
+  not), and the folder of the kernel's connection file and IPC sockets. All of it is thrown away with the
+  kernel; the course folder's path does not even exist inside;
 - a private ``/tmp``, ``/proc`` of its own PID namespace, a minimal ``/dev``; no network (a new network
   namespace: nothing, not even 127.0.0.1, is reachable), no capabilities, no further user namespaces,
   a cleared environment (no ``COURSE_DB_URL``), a new session (no terminal injection), and the kernel
@@ -62,18 +63,23 @@ def _bwrap_help(bwrap: str) -> str:
     return subprocess.run([bwrap, "--help"], capture_output=True, text=True).stdout
 
 
-def bwrap_argv(kernel_cmd: list[str], *, workdir: str | Path, private: str | Path, runtime: str | Path,
-               assignment_files: list[Path] = (), read_only: list[str | Path] = (),
+SANDBOX_HOME = Path("/home/student")
+
+
+def bwrap_argv(kernel_cmd: list[str], *, home: str | Path, work: str | Path, runtime: str | Path,
+               assignment: str = "assignment", assignment_files: list[Path] = (), read_only: list[str | Path] = (),
                env: dict[str, str] | None = None, bwrap: str = "bwrap") -> list[str]:
     """The ``bwrap`` command line that runs ``kernel_cmd`` in the sandbox.
 
-    ``workdir`` is the path the kernel sees as its working directory, backed by the private, writable
-    ``private`` folder; ``assignment_files`` are mounted in it read-only under their own names;
-    ``runtime`` (connection file, IPC sockets, home) is shared with the grader read-write.
+    Inside, the kernel's home is ``/home/student`` (backed by the private folder ``home``) and its working
+    directory ``/home/student/<assignment>`` (backed by the private folder ``work``), where the
+    ``assignment_files`` are mounted read-only under their own names. ``runtime`` (connection file, IPC
+    sockets) is shared with the grader, read-write, at its own path. Nothing of the course folder exists
+    inside: not even its path.
     """
-    workdir, private, runtime = Path(workdir), Path(private), Path(runtime)
+    home, work, runtime = Path(home), Path(work), Path(runtime)
     env = dict(os.environ if env is None else env)
-    home = runtime / "home"
+    cwd = SANDBOX_HOME / assignment
     argv = [bwrap, "--unshare-user", "--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
     if "--disable-userns" in _bwrap_help(bwrap):
         argv.append("--disable-userns")
@@ -91,17 +97,18 @@ def bwrap_argv(kernel_cmd: list[str], *, workdir: str | Path, private: str | Pat
     for path in [*python_roots(), COURSE_PACKAGE, *map(Path, read_only)]:
         if path.exists():
             argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--bind", str(runtime), str(runtime), "--bind", str(private), str(workdir)]
+    argv += ["--bind", str(runtime), str(runtime), "--bind", str(home), str(SANDBOX_HOME), "--bind", str(work), str(cwd)]
     for path in assignment_files:
-        argv += ["--ro-bind", str(path), str(workdir / path.name)]
-    argv += ["--remount-ro", "/", "--chdir", str(workdir), "--clearenv"]
+        argv += ["--ro-bind", str(path), str(cwd / Path(path).name)]
+    argv += ["--remount-ro", "/", "--chdir", str(cwd), "--clearenv"]
     settings = {name: env[name] for name in PASSED_ENV if name in env}
     venv_bin = str(Path(sys.executable).parent)
     if venv_bin not in settings.get("PATH", "").split(os.pathsep):
         settings["PATH"] = os.pathsep.join(filter(None, [venv_bin, settings.get("PATH", "/usr/bin:/bin")]))
-    settings.update(HOME=str(home), IPYTHONDIR=str(home / ".ipython"), MPLCONFIGDIR=str(home / ".matplotlib"),
-                    XDG_CACHE_HOME=str(home / ".cache"), XDG_CONFIG_HOME=str(home / ".config"),
-                    JUPYTER_RUNTIME_DIR=str(runtime), TMPDIR="/tmp", PYTHONDONTWRITEBYTECODE="1")
+    settings.update(HOME=str(SANDBOX_HOME), IPYTHONDIR=str(SANDBOX_HOME / ".ipython"),
+                    MPLCONFIGDIR=str(SANDBOX_HOME / ".matplotlib"), XDG_CACHE_HOME=str(SANDBOX_HOME / ".cache"),
+                    XDG_CONFIG_HOME=str(SANDBOX_HOME / ".config"), JUPYTER_RUNTIME_DIR=str(runtime), TMPDIR="/tmp",
+                    PYTHONDONTWRITEBYTECODE="1")
     for name, value in sorted(settings.items()):
         argv += ["--setenv", name, value]
     return [*argv, "--", *kernel_cmd]
@@ -116,11 +123,10 @@ def check(bwrap: str = "bwrap") -> str:
     if not found:
         raise SandboxUnavailable(f"no grading sandbox: bubblewrap (bwrap) is not installed; {INSTALL_HINT}")
     with tempfile.TemporaryDirectory(prefix="sdl-check-") as tmp:
-        runtime, private = Path(tmp) / "run", Path(tmp) / "work"
-        (runtime / "home").mkdir(parents=True)
-        private.mkdir()
-        argv = bwrap_argv([sys.executable, "-c", "import course, socket; print('ok')"], workdir=private,
-                          private=private, runtime=runtime, bwrap=found)
+        for name in ("run", "home", "work"):
+            (Path(tmp) / name).mkdir()
+        argv = bwrap_argv([sys.executable, "-c", "import course, socket; print('ok')"], home=Path(tmp) / "home",
+                          work=Path(tmp) / "work", runtime=Path(tmp) / "run", bwrap=found)
         try:
             result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
@@ -182,9 +188,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._sandbox_dir is None:
             self._sandbox_dir = Path(tempfile.mkdtemp(prefix="sdl-kernel-"))
             run = self._sandbox_dir / "run"
-            (run / "home").mkdir(parents=True)
-            (self._sandbox_dir / "work").mkdir()
-            seed_matplotlib_cache(run / "home" / ".matplotlib")
+            for name in ("run", "home", "work"):
+                (self._sandbox_dir / name).mkdir()
+            seed_matplotlib_cache(self._sandbox_dir / "home" / ".matplotlib")
             self.transport = "ipc"
             self.connection_file = str(run / "kernel.json")
             self.ip = str(run / "kernel")
@@ -192,11 +198,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         assert self._sandbox_dir is not None
-        workdir = Path(kw.pop("cwd", None) or os.getcwd()).resolve()
-        files = sorted(p for p in workdir.iterdir() if p.suffix != ".ipynb") if workdir.is_dir() else []
-        argv = bwrap_argv(kernel_cmd, workdir=workdir, private=self._sandbox_dir / "work",
-                          runtime=self._sandbox_dir / "run", assignment_files=files, read_only=self.read_only,
-                          env=kw.get("env"), bwrap=self.bwrap)
+        folder = Path(kw.pop("cwd", None) or os.getcwd()).resolve()  # nbgrader's autograded/<student>/<assignment>
+        files = sorted(p for p in folder.iterdir() if p.suffix != ".ipynb") if folder.is_dir() else []
+        argv = bwrap_argv(kernel_cmd, home=self._sandbox_dir / "home", work=self._sandbox_dir / "work",
+                          runtime=self._sandbox_dir / "run", assignment=folder.name, assignment_files=files,
+                          read_only=self.read_only, env=kw.get("env"), bwrap=self.bwrap)
         # The kernel's own stdout/stderr (start-up notes, crash messages) go to a log the grader reads.
         with open(self._sandbox_dir / "kernel.log", "ab") as log:
             kw.update(stdout=log, stderr=log)

@@ -40,6 +40,7 @@ class Outcome:
     detail: str = ""                 # the error, for the instructor (never shown to students)
     flags: str = ""                  # from course.grading.scan, if present
     timings: dict = field(default_factory=dict)
+    worker: int = 0                  # the grading process (its pid), to see the work spread over cores
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -154,7 +155,7 @@ def grade(assignment: str, student: str) -> dict:
     timings = dict(record.get("timings", {}))
     timings.update(autograde=autograde_seconds, feedback=feedback_seconds, db=_db_seconds[0] - db_before)
     submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
-    return Outcome(student, status, detail, scan_flags(submitted), timings).to_json()
+    return Outcome(student, status, detail, scan_flags(submitted), timings, os.getpid()).to_json()
 
 
 def _status(result: dict, record: dict) -> tuple[str, str]:

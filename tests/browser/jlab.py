@@ -63,3 +63,15 @@ def run_all(page: Page, timeout: float = 180) -> float:
 def image_loaded(image: Locator) -> bool:
     """True when an ``<img>`` has decoded a real picture (not a broken or empty one)."""
     return image.evaluate("img => img.complete && img.naturalWidth > 0 && img.naturalHeight > 0")
+
+
+def wait_for_new_picture(image: Locator, before: str | None, timeout: float = 30_000) -> str:
+    """Wait until ``image`` shows a different, decoded picture than ``before`` (its old ``src``); the new src.
+
+    Compares in the page: a failed ``expect(...).not_to_have_attribute`` would print both data: URLs.
+    """
+    image.page.wait_for_function(
+        """([img, before]) => img.getAttribute('src') && img.getAttribute('src') !== before
+                                && img.complete && img.naturalWidth > 0""",
+        arg=[image.element_handle(), before], timeout=timeout)
+    return image.get_attribute("src")

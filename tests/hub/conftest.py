@@ -239,6 +239,12 @@ def hub() -> Iterator[Hub]:
     finally:
         for user in users:
             _remove_account(user)
+        # The class's data goes with its accounts (the venv stays: the next run reuses it).
+        for path in (PREFIX / "exchange", PREFIX / "state", PREFIX / "class.toml"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _install_course(user: str) -> None:

@@ -31,7 +31,8 @@ SOLVER, BLANK = STUDENTS
 
 def _result(response) -> dict:
     """nbgrader's handlers answer JSON, sometimes a JSON string of JSON."""
-    assert response.status_code < 400, f"{response.request.method} {response.url}: {response.status_code} {response.text[:1000]}"
+    assert response.status_code < 400, \
+        f"{response.request.method} {response.url}: {response.status_code} {response.text[:1000]}"
     body = response.json()
     return json.loads(body) if isinstance(body, str) else body
 
@@ -157,11 +158,13 @@ def test_students_cannot_open_each_others_work_or_the_gradebook(hub: Hub, loop: 
     assert token.status_code in (200, 201), token.text
     own = token.json()["token"]
     assert hub.server(BLANK, "GET", f"api/contents/{SESSION}", token=own).status_code == 200
+    refused = {}
     for user, path in ((SOLVER, f"api/contents/{SESSION}/{SESSION}.ipynb"),
                        (SOLVER, f"api/contents/{SESSION}/feedback"),
                        (INSTRUCTOR, f"formgrader/api/submissions/{SESSION}")):
-        status = hub.server(user, "GET", path, token=own).status_code
-        assert status in (302, 403, 404), f"{BLANK} got {status} for /user/{user}/{path}"
+        refused[f"/user/{user}/{path}"] = status = hub.server(user, "GET", path, token=own).status_code
+        assert status == 403, f"{BLANK} got {status} for /user/{user}/{path}"
+    log.step(f"{BLANK} with their own token: " + ", ".join(f"{p} -> {s}" for p, s in refused.items()))
 
     # On disk, as the Unix account of student 2.
     inbound = PREFIX / "exchange" / COURSE_ID / "inbound"
@@ -186,9 +189,10 @@ def test_students_cannot_open_each_others_work_or_the_gradebook(hub: Hub, loop: 
 
 
 def test_only_the_instructor_has_the_formgrader(hub: Hub, loop: dict) -> None:
-    assert hub.server(INSTRUCTOR, "GET", "formgrader").status_code == 200
+    page = "formgrader/manage_assignments"
+    assert hub.server(INSTRUCTOR, "GET", page).status_code == 200
     for student in STUDENTS:
-        assert hub.server(student, "GET", "formgrader").status_code == 404, f"{student} has a formgrader"
+        assert hub.server(student, "GET", page).status_code == 404, f"{student} has a formgrader"
         page = hub.server(student, "GET", "lab").text
         config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
                                       page, re.S).group(1))
