@@ -186,6 +186,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[Lab
         yield server
     finally:
         _stop(server)
+        # The server's log, for a failure in CI: test-artifacts/jupyterlab-<xdist worker>.log
+        logs = ROOT / "test-artifacts"
+        logs.mkdir(exist_ok=True)
+        shutil.copy(log, logs / f"jupyterlab-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log")
 
 
 def _stop(server: Lab) -> None:
@@ -226,9 +230,20 @@ class Watched:
         assert not self.offbox, f"requests tried to leave the machine: {sorted(set(self.offbox))}"
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the test item, so a fixture can tell that its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def watched(browser, lab: Lab) -> Iterator[Watched]:
-    """A fresh browser context and page; every request to a non-loopback host is recorded."""
+def watched(request: pytest.FixtureRequest, browser, lab: Lab) -> Iterator[Watched]:
+    """A fresh browser context and page; every request to a non-loopback host is recorded.
+
+    When the test fails, the page as it was goes to ``test-artifacts/screenshots/FAILED-<test>.png``.
+    """
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(30_000)
     page = context.new_page()
@@ -247,6 +262,11 @@ def watched(browser, lab: Lab) -> Iterator[Watched]:
     watch(page)
     try:
         yield result
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in request.node.name)
+            page.screenshot(path=str(SCREENSHOTS / f"FAILED-{name}.png"))
     finally:
         context.close()
 

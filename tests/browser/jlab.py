@@ -75,3 +75,18 @@ def wait_for_new_picture(image: Locator, before: str | None, timeout: float = 30
                                 && img.complete && img.naturalWidth > 0""",
         arg=[image.element_handle(), before], timeout=timeout)
     return image.get_attribute("src")
+
+
+def settled_picture(image: Locator, quiet_ms: int = 2000, timeout: float = 60) -> str:
+    """The ``src`` of ``image`` once it has stopped changing for ``quiet_ms`` (typing sends one update per
+    key, and the kernel may still be drawing the earlier ones when the last status line already matches)."""
+    page, start = image.page, time.monotonic()
+    src, since = image.get_attribute("src"), time.monotonic()
+    while time.monotonic() - since < quiet_ms / 1000:
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"the picture kept changing for {timeout:.0f} s")
+        page.wait_for_timeout(200)
+        now = image.get_attribute("src")
+        if now != src:
+            src, since = now, time.monotonic()
+    return src

@@ -23,7 +23,7 @@ from course.content import load_session
 from course.errors import CourseInputError
 from course.rubric import DIMENSIONS, LEVELS, score
 from tests.browser.conftest import ROOT, released_sessions
-from tests.browser.jlab import image_loaded, open_notebook, run_all, wait_for_new_picture
+from tests.browser.jlab import image_loaded, open_notebook, run_all, settled_picture, wait_for_new_picture
 
 pytestmark = pytest.mark.browser
 
@@ -142,7 +142,9 @@ def check_architecture_editor(page: Page, widget: Locator, session: str) -> str:
     expect(widget).to_contain_text(f"✓ {grown.number_of_nodes()} components, {connections} connections",
                                    timeout=30_000)
     expect(diagram).to_have_count(1)
-    redrawn = wait_for_new_picture(diagram, before)
+    wait_for_new_picture(diagram, before)
+    redrawn = settled_picture(diagram)
+    assert image_loaded(diagram), "the redrawn diagram is not a picture"
 
     textarea.press("Control+End")
     textarea.press_sequentially("\n" + BAD_LINE)
@@ -166,7 +168,7 @@ def check_rubric(page: Page, widget: Locator, session: str) -> str:
     chart = widget.locator("img")
     expect(chart).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle())
-    return f"rubric: rated every dimension, shows {result.score:g} / 100 → {result.level} and the radar chart"
+    return f"rubric: rated every dimension, shows {result.score:g} / 100 -> {result.level} and the radar chart"
 
 
 def compose(shots: list[tuple[str, Path]], out: Path, *, title: str) -> None:
