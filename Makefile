@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup system-deps start lab demo test test-fast release check-release selfcheck clean
+.PHONY: setup system-deps start lab demo test test-fast release check-release selfcheck grade bench-grading clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ system-deps:                       ## Debian/npm packages for the sandbox, Postg
 selfcheck: setup                   ## grade one notebook with the hidden tests: make selfcheck NB=path/to.ipynb
 	@test -n "$(NB)" || { echo "usage: make selfcheck NB=release/session1_chat/session1_chat.ipynb"; exit 2; }
 	$(BIN)/python -m course selfcheck "$(NB)"
+
+grade: setup                       ## grade all of submitted/ on every core, sandboxed: make grade A=session1_chat
+	@test -n "$(A)" || { echo "usage: make grade A=session1_chat [JOBS=n] [ARGS='--force --no-sandbox']"; exit 2; }
+	$(BIN)/python -m course grade "$(A)" $(if $(JOBS),--jobs $(JOBS)) $(ARGS)
+
+bench-grading: setup system-deps   ## benchmark: python -m course grade vs serial nbgrader autograde (ratios)
+	$(BIN)/python benchmarks/grading.py $(ARGS)
 
 test: setup system-deps            ## every test: units, notebooks, the nbgrader cycle, browser, hub
 	$(BIN)/python -m pytest -n auto --dist loadfile

@@ -14,6 +14,8 @@ command -v chromium >/dev/null || need+=(chromium)
 # --- JupyterHub class test ---
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+# the hub's venv (hub/install.sh) is built on Debian's Python, which every test account can run
+/usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

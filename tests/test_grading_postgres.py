@@ -92,7 +92,10 @@ def graded_on_postgres(postgres, tmp_path_factory):
 
 def test_grading_writes_to_postgres_not_sqlite(graded_on_postgres):
     assert graded_on_postgres["first"].returncode == 1, graded_on_postgres["first"].stderr  # "crash" fails
-    assert not (graded_on_postgres["dir"] / "gradebook.db").exists()
+    # The class was released into its SQLite gradebook; the command registered the assignment in PostgreSQL
+    # from source/ by itself, and graded there only.
+    with Gradebook(f"sqlite:///{graded_on_postgres['dir'] / 'gradebook.db'}", course_id="sysdesign-lab") as gb:
+        assert gb.assignment_submissions(SESSION) == []
     with Gradebook(graded_on_postgres["url"], course_id="sysdesign-lab") as gb:
         assert gb.engine.dialect.name == "postgresql"
         assert sorted(s.student.id for s in gb.assignment_submissions(SESSION)) == graded_on_postgres["students"]

@@ -95,7 +95,7 @@ class GradingExecute(Execute):
         except Exception as exc:
             started = self._running is not None
             reason = failure_reason(exc, started=started)
-            detail = self._kernel_log()
+            detail = "" if started else self._kernel_log()  # why a kernel (or its sandbox) would not start
             if record is not None:
                 record.setdefault("failures", []).append(
                     {"reason": reason, "cell": self._cell_name(nb, self._running), "error": f"{type(exc).__name__}: {exc}",

@@ -6,7 +6,7 @@ the course notes: a wrong answer then scored full marks). The grader (``course.n
 and ``VerifySupervision``) and this module work together:
 
 1. :func:`arm` runs in a cell the grader puts *before* every notebook cell, so no student code has run:
-   it imports the course modules, snapshots what the checks depend on (``builtins``, the ``course``
+   it imports the checker modules, snapshots what the checks depend on (``builtins``, the ``course``
    modules and ``sys.modules`` entries, the classes they use and those classes' modules, trace and GC
    hooks, signal handlers, the standard streams), loads *private* copies of the checker modules straight
    from their files (never placed in ``sys.modules``, with their own copy of the builtins), and makes a
@@ -40,7 +40,6 @@ import hmac
 import importlib
 import importlib.util
 import linecache
-import pkgutil
 import secrets
 import signal
 import sys
@@ -59,9 +58,6 @@ HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
 PRIVATE_MODULES = ("course.checks", "course.assumptions", "course.architecture", "course.schema", "course.api")
 #: Classes a private copy shares with the public module: answers are instances of them, or they are raised.
 SHARED_CLASSES = {"course.checks": ("CheckFailed",), "course.assumptions": ("Assumptions",)}
-#: Course modules a notebook never imports (tools for the instructor and the command line).
-NOT_NOTEBOOK_MODULES = ("course.__main__", "course.cli", "course.demo", "course.submissions", "course.scores",
-                        "course.coursedir", "course.pathfix", "course.nbgrader_ext")
 #: Standard modules hidden tests use directly; their functions and classes are restored too.
 STDLIB_MODULES = ("random", "math", "itertools", "functools", "collections", "operator", "re", "json",
                   "string", "heapq", "bisect", "copy", "statistics", "hashlib", "hmac")
@@ -295,21 +291,6 @@ def private_modules() -> dict[str, types.ModuleType]:
     return _UNARMED_PRIVATE
 
 
-def _notebook_modules() -> list[str]:
-    """Every ``course`` module a notebook may import (the instructor's tools left out)."""
-    import course
-
-    names = ["course"]
-    for info in pkgutil.walk_packages(course.__path__, "course."):
-        if info.name in NOT_NOTEBOOK_MODULES:
-            continue
-        if info.name.startswith("course.grading") and info.name not in ("course.grading", "course.grading.guard",
-                                                                          "course.grading.verified"):
-            continue
-        names.append(info.name)
-    return names
-
-
 def arm() -> None:
     """Prepare this kernel for supervised grading. The grader runs it before any notebook cell.
 
@@ -331,11 +312,8 @@ def arm() -> None:
         raise GradingIntegrityError(
             f"the kernel imports the course package from the submission folder ({package}); "
             "a submission must not contain a `course` folder")
-    for name in _notebook_modules():
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a module that cannot load cannot be patched either
-            continue
+    for name in (*PRIVATE_MODULES, "course.grading.verified"):  # what the checks need, and nothing more
+        importlib.import_module(name)
     state = _State(shell)
     _STATE = state
     # Armed: the snapshot includes this module's own globals (so _STATE is restored if replaced).

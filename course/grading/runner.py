@@ -146,9 +146,8 @@ def _fan_out(assignment, todo, course_dir, db_url, use_sandbox, jobs, journal, f
             progress.finish()
             raise GradingError("a grading process died (out of memory?); the students graded so far are kept: "
                                "run the command again to grade the rest") from None
-        except BaseException:
-            for future in futures:
-                future.cancel()
+        except BaseException:  # Ctrl-C: what finished is in the journal; the rest is graded by the next run
+            pool.shutdown(wait=False, cancel_futures=True)
             raise
     progress.finish()
 

@@ -154,8 +154,10 @@ def seed_matplotlib_cache(target: Path) -> None:
 def _matplotlib_template() -> Path | None:
     """A folder holding a matplotlib font cache built by this interpreter, made once per machine and user."""
     template = Path(tempfile.gettempdir()) / f"sdl-mplcache-{os.getuid()}-{sys.version_info[0]}{sys.version_info[1]}"
+    template.mkdir(mode=0o700, exist_ok=True)
+    if template.stat().st_uid != os.getuid():
+        return None  # someone else's folder in a shared /tmp: never copy their files into a kernel
     if not any(template.glob("fontlist-*.json")):
-        template.mkdir(mode=0o700, exist_ok=True)
         env = {**os.environ, "MPLCONFIGDIR": str(template), "MPLBACKEND": "Agg"}
         subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
                        capture_output=True, timeout=300)
@@ -208,16 +210,21 @@ class SandboxedKernelManager(AsyncKernelManager):
             kw.update(stdout=log, stderr=log)
             await super()._async_launch_kernel(argv, cwd=str(self._sandbox_dir), **kw)
 
+    _last_log: str = ""
+
     def kernel_log_tail(self, lines: int = 5) -> str:
-        """The last lines the kernel process printed (empty once the kernel is cleaned up)."""
-        try:
-            text = (self._sandbox_dir / "kernel.log").read_text(errors="replace")  # type: ignore[operator]
-        except (OSError, TypeError):
-            return ""
+        """The last lines the kernel process printed (kept after the kernel is cleaned up)."""
+        text = self._last_log
+        if self._sandbox_dir is not None:
+            try:
+                text = (self._sandbox_dir / "kernel.log").read_text(errors="replace")
+            except OSError:
+                pass
         return "\n".join(text.strip().splitlines()[-lines:])
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart and self._sandbox_dir is not None:
+            self._last_log = self.kernel_log_tail(lines=20)
             shutil.rmtree(self._sandbox_dir, ignore_errors=True)
             self._sandbox_dir = None

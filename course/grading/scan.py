@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Finding", "RULES", "scan_notebook", "scan_source", "trusted_sources"]
+__all__ = ["Finding", "RULES", "scan_notebook", "scan_source", "strip_hidden", "trusted_sources"]
 
 RULES = (
     "ipython-hooks", "custom-exc", "builtins-patch", "sys-modules", "course-internals", "monkeypatch",
@@ -564,7 +564,8 @@ def scan_source(source: str, aliases: dict[str, str] | None = None) -> list[tupl
     return scanner.found
 
 
-def _strip_hidden(source: str) -> str:
+def strip_hidden(source: str) -> str:
+    """A test cell as the release shows it: the ``### BEGIN/END HIDDEN TESTS`` block removed."""
     begin, end = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
     lines, out, hidden = source.split("\n"), [], False
     for line in lines:
@@ -599,7 +600,7 @@ def trusted_sources(path: str | Path) -> set[str]:
                     if cell.get("cell_type") != "code" or meta.get("solution"):
                         continue
                     text = "".join(cell.get("source", "")) if isinstance(cell.get("source"), list) else cell.get("source", "")
-                    out |= {text, _strip_hidden(text)}
+                    out |= {text, strip_hidden(text)}
                 return out
     return set()
 
