@@ -45,7 +45,7 @@ import signal
 import sys
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -277,11 +277,11 @@ _UNARMED_PRIVATE: dict[str, types.ModuleType] | None = None
 class _State:
     def __init__(self, shell: Any) -> None:
         self.snapshot = _Snapshot(shell)
-        self.private = _load_private_modules(self.snapshot.builtins)
+        self.private = types.MappingProxyType(_load_private_modules(self.snapshot.builtins))
         self.key = secrets.token_bytes(32)
 
 
-def private_modules() -> dict[str, types.ModuleType]:
+def private_modules() -> Mapping[str, types.ModuleType]:
     """The private checker modules: the armed kernel's, or (outside grading) copies made now."""
     global _UNARMED_PRIVATE
     if _STATE is not None:
@@ -308,7 +308,7 @@ def arm() -> None:
 
     here = Path.cwd().resolve()
     package = Path(course.__file__).resolve().parent
-    if here == package.parent or here in package.parents:
+    if package.is_relative_to(here):
         raise GradingIntegrityError(
             f"the kernel imports the course package from the submission folder ({package}); "
             "a submission must not contain a `course` folder")
@@ -316,8 +316,7 @@ def arm() -> None:
         importlib.import_module(name)
     state = _State(shell)
     _STATE = state
-    # Armed: the snapshot includes this module's own globals (so _STATE is restored if replaced).
-    state.snapshot._module(sys.modules[__name__])
+    # The snapshot holds this module's globals too: a replaced _STATE is put back like anything else.
     state.snapshot.modules[__name__][1]["_STATE"] = state
     state.snapshot.publish({KEY_MIME: {"key": state.key.hex()}}, metadata={})
     outputs = getattr(getattr(shell, "history_manager", None), "outputs", None)

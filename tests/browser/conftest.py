@@ -52,6 +52,9 @@ c.ServerApp.ip = "127.0.0.1"
 c.ServerApp.open_browser = False
 """
 STARTUP_TIMEOUT = 90  # seconds; a cold start on a loaded 2-core runner takes about 5
+# Every wait in these tests: generous, since the whole suite shares 2 cores with them in CI (an assertion
+# that holds passes as soon as it holds; only a failure waits this long). Playwright's default is 5 s.
+WAIT_MS = 60_000
 
 
 def released_sessions() -> list[str]:
@@ -210,8 +213,9 @@ def _stop(server: Lab) -> None:
 
 @pytest.fixture(scope="session")
 def browser(chromium: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as pw:
         instance = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         yield instance
@@ -245,7 +249,7 @@ def watched(request: pytest.FixtureRequest, browser, lab: Lab) -> Iterator[Watch
     When the test fails, the page as it was goes to ``test-artifacts/screenshots/FAILED-<test>.png``.
     """
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     result = Watched(page)
 

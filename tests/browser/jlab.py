@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -77,16 +78,24 @@ def wait_for_new_picture(image: Locator, before: str | None, timeout: float = 30
     return image.get_attribute("src")
 
 
-def settled_picture(image: Locator, quiet_ms: int = 2000, timeout: float = 60) -> str:
-    """The ``src`` of ``image`` once it has stopped changing for ``quiet_ms`` (typing sends one update per
-    key, and the kernel may still be drawing the earlier ones when the last status line already matches)."""
-    page, start = image.page, time.monotonic()
-    src, since = image.get_attribute("src"), time.monotonic()
+def settled(read: Callable[[], str | None], page: Page, quiet_ms: int = 2000, timeout: float = 60) -> str | None:
+    """What ``read()`` returns once it has stopped changing for ``quiet_ms``.
+
+    Typing sends one update per key and a clock ticks once a second; under load the kernel may still be
+    answering earlier updates when the last one already shows, so "it changed" is not "it is done".
+    """
+    start = time.monotonic()
+    value, since = read(), time.monotonic()
     while time.monotonic() - since < quiet_ms / 1000:
         if time.monotonic() - start > timeout:
-            raise AssertionError(f"the picture kept changing for {timeout:.0f} s")
+            raise AssertionError(f"still changing after {timeout:.0f} s")
         page.wait_for_timeout(200)
-        now = image.get_attribute("src")
-        if now != src:
-            src, since = now, time.monotonic()
-    return src
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+    return value
+
+
+def settled_picture(image: Locator, quiet_ms: int = 2000) -> str | None:
+    """The ``src`` of ``image`` once it has stopped changing (see :func:`settled`)."""
+    return settled(lambda: image.get_attribute("src"), image.page, quiet_ms)
