@@ -59,10 +59,15 @@ def build_class(target: Path, session: str, students: int, seed: int = 7) -> lis
     return names
 
 
+LOADS: list[str] = []
+
+
 def timed(cmd: list[str], cwd: Path) -> float:
+    before = os.getloadavg()[0]
     start = time.perf_counter()
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    LOADS.append(f"{before:.1f}->{os.getloadavg()[0]:.1f}")
     if result.returncode not in (0, 1):  # 1: some student failed, reported below through the scores
         raise SystemExit(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
     return elapsed
@@ -119,8 +124,9 @@ def breakdown(course: Path, session: str) -> dict[str, float]:
     """Median seconds per submission from the grading journal."""
     lines = (course / "autograded" / ".grading" / f"{session}.jsonl").read_text().splitlines()
     timings = [json.loads(line)["timings"] for line in lines if line.strip()]
-    keys = ("kernel_start", "cells", "kernel_stop", "autograde", "db", "feedback")
+    keys = ("kernel_start", "cells", "kernel_stop", "autograde", "db", "feedback", "total")
     med = {k: statistics.median(t.get(k, 0.0) for t in timings) for k in keys}
+    med["mean_total"] = statistics.mean(t.get("total", 0.0) for t in timings)
     med["nbgrader"] = max(0.0, med["autograde"] - med["kernel_start"] - med["cells"] - med["kernel_stop"] - med["db"])
     return med
 
@@ -159,7 +165,8 @@ def main() -> int:
         print(f"round {round_ + 1}: serial nbgrader autograde {serial[-1]:6.1f} s (+ generate_feedback "
               f"{serial_feedback[-1]:.1f} s) | course grade --jobs {args.jobs} {ours[-1]:6.1f} s | "
               f"scores equal for {len(students) - len(diff)}/{len(students)} students"
-              + (f"; DIFFERENT: {', '.join(diff[:5])}" if diff else ""))
+              + (f"; DIFFERENT: {', '.join(diff[:5])}" if diff else "")
+              + f"  [load average before->after: serial {LOADS[-3]}, ours {LOADS[-1]}]")
 
     s, f, o = statistics.median(serial), statistics.median(serial_feedback), statistics.median(ours)
     n = len(students)
@@ -182,12 +189,15 @@ def main() -> int:
                        ("nbgrader", "nbgrader (sanitize, checksums, files)"), ("db", "database (SQL)"),
                        ("feedback", "feedback HTML")):
         print(f"  {label:40} {med[key]:6.2f} s  {100 * med[key] / per_sub:4.0f}%")
-    print(f"  {'total':40} {per_sub:6.2f} s")
+    print(f"  {'total':40} {per_sub:6.2f} s   (mean in a worker, scan included: {med['mean_total']:.2f} s)")
     print(f"Bare cost, one kernel alone, plain nbclient (cells supervised as in grading): kernel start {k_plain:.2f} s"
           f" + cells {c_plain:.2f} s = {k_plain + c_plain:.2f} s; in the sandbox {k_bare:.2f} s + {c_bare:.2f} s"
           f" = {k_bare + c_bare:.2f} s; the same cells unsupervised: {c_unsupervised:.2f} s")
     print(f"Wall time per submission and core: {o * args.jobs / n:.2f} s = {o * args.jobs / n / (k_plain + c_plain):.2f}x "
-          f"the bare cost (serial nbgrader: {s / n:.2f} s = {s / n / (k_plain + c_plain):.2f}x)")
+          f"the bare cost (serial nbgrader: {s / n:.2f} s = {s / n / (k_plain + c_plain):.2f}x); of it, "
+          f"{max(0.0, o * args.jobs / n - med['mean_total']):.2f} s is outside the workers' grading (start-up: "
+          f"imports, sandbox check, gradebook; the CSV; waiting for the slowest student)")
+    print("(a shared machine: compare the load averages above; --repeat N alternates the two N times)")
     if args.keep:
         print(f"class folders kept in {work}")
     else:

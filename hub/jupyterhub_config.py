@@ -27,6 +27,8 @@ c = get_config()  # noqa: F821 - provided by traitlets when JupyterHub loads thi
 PREFIX = Path(os.environ.get("COURSE_HUB_PREFIX", "/opt/sysdesign-lab"))
 VENV = PREFIX / "venv"
 STATE = PREFIX / "state"
+if not (PREFIX / "class.toml").is_file():
+    raise SystemExit(f"{PREFIX / 'class.toml'} not found: run hub/install.sh {PREFIX} first, or set COURSE_HUB_PREFIX")
 CLASS = tomllib.loads((PREFIX / "class.toml").read_text())
 
 COURSE_ID = CLASS.get("course_id", "sysdesign-lab")

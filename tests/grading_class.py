@@ -113,8 +113,15 @@ def read_csv(course: Path) -> dict[str, dict]:
 
 
 def journal(course: Path) -> list[dict]:
+    """The grading journal's complete entries (a line torn by a kill is skipped, as the command does)."""
     path = course / "autograded" / ".grading" / f"{SESSION}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    entries = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue
+    return entries
 
 
 def autograded_nb(course: Path, student: str):

@@ -308,3 +308,14 @@ def test_scan_command_exits_1_when_anything_is_flagged(tmp_path, capsys):
     assert main(["scan", str(release_nb(SESSION))]) == 0
     assert main(["scan", str(tmp_path)]) == 1
     assert "sys-modules: cell 4 line 2" in capsys.readouterr().out
+
+
+def test_hidden_messages_keep_the_scenarios_inputs_out():
+    from course.assumptions import Assumptions
+    from course.grading import verified
+
+    scenario = Assumptions(peak_factor="2", retention="90 day")
+    with pytest.raises(AssertionError) as failed:
+        verified.check("peak (scenario 'small')", "10 msg/s", "20 msg/s", scenario=scenario)
+    assert str(failed.value) == ("hidden check: peak (scenario 'small'): expected 20 msg/s (±2%), got 10 msg/s, "
+                                 "2× too low.\nLikely mistake: a forgotten peak factor.")

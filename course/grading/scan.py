@@ -631,13 +631,12 @@ def scan_notebook(path: str | Path, trusted: Iterable[str] | None = None) -> lis
         label = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or ""
         for line, rule, detail in found:
             findings.append(Finding(number, line, rule, detail, label))
-    seen: set[tuple[int, int, str]] = set()
-    out = []
-    for finding in sorted(findings):
-        if (finding.cell, finding.line, finding.rule) not in seen:
-            seen.add((finding.cell, finding.line, finding.rule))
-            out.append(str(finding))
-    return out
+    best: dict[tuple[int, int, str], Finding] = {}  # one flag per rule and line: the most telling one
+    for finding in findings:
+        key = (finding.cell, finding.line, finding.rule)
+        if key not in best or len(finding.detail) > len(best[key].detail):
+            best[key] = finding
+    return [str(best[key]) for key in sorted(best)]
 
 
 def main(argv: list[str] | None = None) -> int:

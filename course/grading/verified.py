@@ -15,11 +15,21 @@ nothing (a ✓ line would show hidden data to the student).
 
 from __future__ import annotations
 
+import re
 import types
 from typing import Any
 
 from ..checks import CheckFailed
 from . import guard
+
+
+def _without_inputs(message: str) -> str:
+    """The message minus the hidden scenario's own values: "a forgotten peak factor (×2)" loses "(×2)"."""
+    lines = message.split("\n")
+    return "\n".join(_INPUTS.sub("", line) if line.startswith("Likely mistake:") else line for line in lines)
+
+
+_INPUTS = re.compile(r" \(×[^)]*\)| \([\d.,]+ days\)")
 
 
 def _hidden(function: Any) -> Any:
@@ -28,7 +38,7 @@ def _hidden(function: Any) -> Any:
         try:
             return function(*args, **kwargs)
         except AssertionError as exc:  # CheckFailed, and require()'s AssertionError
-            raise CheckFailed(f"hidden check: {exc}") from None
+            raise CheckFailed(f"hidden check: {_without_inputs(str(exc))}") from None
 
     hidden_check.__name__ = hidden_check.__qualname__ = getattr(function, "__name__", "check")
     hidden_check.__doc__ = getattr(function, "__doc__", None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -130,6 +131,7 @@ def grade(assignment: str, student: str) -> dict:
     coursedir = api.coursedir
     record: dict = {}
     db_before, start = _db_seconds[0], time.perf_counter()
+    began = start
     with temp_attrs(coursedir, assignment_id=assignment, student_id=student):
         converter = GradingAutograde(coursedir=coursedir, parent=api)
         converter.course_record = record
@@ -155,7 +157,9 @@ def grade(assignment: str, student: str) -> dict:
     timings = dict(record.get("timings", {}))
     timings.update(autograde=autograde_seconds, feedback=feedback_seconds, db=_db_seconds[0] - db_before)
     submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
-    return Outcome(student, status, detail, scan_flags(submitted), timings, os.getpid()).to_json()
+    flags = scan_flags(submitted)
+    timings["total"] = time.perf_counter() - began
+    return Outcome(student, status, detail, flags, timings, os.getpid()).to_json()
 
 
 def _status(result: dict, record: dict) -> tuple[str, str]:
@@ -170,10 +174,17 @@ def _status(result: dict, record: dict) -> tuple[str, str]:
     errors = record.get("errors", [])
     if errors:
         return f"failed: {errors[0]['reason']}", errors[0]["error"]
-    text = result.get("error") or result.get("log") or ""
+    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
     if "No notebooks" in text:
-        return "failed: no notebook submitted", _last_lines(text)
-    return "failed: error", _last_lines(text)
+        return "failed: no notebook submitted", "no .ipynb in the submitted folder"
+    return "failed: error", _root_cause(text)
+
+
+def _root_cause(text: str) -> str:
+    """The last ``SomeError: message`` line of nbgrader's log that is not its closing summary."""
+    causes = [line.strip() for line in text.splitlines()
+              if re.match(r"\s*[\w.]*(Error|Exception|Exit|Interrupt)\b.*:", line) and "NbGraderException" not in line]
+    return causes[-1] if causes else _last_lines(text)
 
 
 def _last_lines(text: str | None, n: int = 3) -> str:
