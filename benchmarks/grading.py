@@ -1,6 +1,6 @@
 """Grading a class: ``python -m course grade`` against serial ``nbgrader autograde``, in one run.
 
-    python benchmarks/grading.py [--students 40] [--session session1_chat] [--jobs N] [--repeat 1]
+    python benchmarks/grading.py [--students 40] [--session session1_chat] [--jobs N] [--repeat 1] [--chunks 1]
 
 Builds a synthetic class of a real session (every student answers a different, seeded subset of the
 questions; a few hand in the release untouched), then grades two identical copies of it:
@@ -139,6 +139,9 @@ def main() -> int:
     parser.add_argument("--session", default="session1_chat")
     parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--repeat", type=int, default=1, help="alternate serial and parallel runs this many times")
+    parser.add_argument("--chunks", type=int, default=1,
+                        help="hand the class in N slices, grading each slice both ways in turn (evens out the "
+                             "load of a shared machine; each command then pays its start-up N times)")
     parser.add_argument("--no-sandbox", action="store_true", help="grade without the sandbox (where bwrap is missing)")
     parser.add_argument("--keep", action="store_true", help="keep the class folders (printed)")
     args = parser.parse_args()
@@ -151,22 +154,32 @@ def main() -> int:
     students = build_class(template, args.session, args.students)
 
     serial, serial_feedback, ours, same = [], [], [], True
+    chunks = [students[i::args.chunks] for i in range(args.chunks)]
+    cmd = [sys.executable, "-m", "course", "grade", args.session, "--jobs", str(args.jobs)]
+    cmd += ["--no-sandbox"] if args.no_sandbox else []
     for round_ in range(args.repeat):
         a, b = work / f"serial{round_}", work / f"ours{round_}"
-        shutil.copytree(template, a)
-        shutil.copytree(template, b)
-        serial.append(timed([sys.executable, "-m", "nbgrader", "autograde", args.session], a))
-        serial_feedback.append(timed([sys.executable, "-m", "nbgrader", "generate_feedback", args.session], a))
-        cmd = [sys.executable, "-m", "course", "grade", args.session, "--jobs", str(args.jobs)]
-        ours.append(timed(cmd + (["--no-sandbox"] if args.no_sandbox else []), b))
+        for copy in (a, b):
+            shutil.copytree(template, copy, ignore=shutil.ignore_patterns("submitted"))
+        s_time = f_time = o_time = 0.0
+        for chunk in chunks:  # --chunks N: alternate the two on slices of the class (fairer on a busy machine)
+            for copy in (a, b):
+                for student in chunk:
+                    shutil.copytree(template / "submitted" / student, copy / "submitted" / student)
+            s_time += timed([sys.executable, "-m", "nbgrader", "autograde", args.session], a)
+            f_time += timed([sys.executable, "-m", "nbgrader", "generate_feedback", args.session], a)
+            o_time += timed(cmd, b)
+        serial.append(s_time)
+        serial_feedback.append(f_time)
+        ours.append(o_time)
         sa, sb = scores_of(a, args.session), scores_of(b, args.session)
         diff = sorted(s for s in students if sa.get(s) != sb.get(s))
         same = same and not diff
         print(f"round {round_ + 1}: serial nbgrader autograde {serial[-1]:6.1f} s (+ generate_feedback "
               f"{serial_feedback[-1]:.1f} s) | course grade --jobs {args.jobs} {ours[-1]:6.1f} s | "
-              f"scores equal for {len(students) - len(diff)}/{len(students)} students"
-              + (f"; DIFFERENT: {', '.join(diff[:5])}" if diff else "")
-              + f"  [load average before->after: serial {LOADS[-3]}, ours {LOADS[-1]}]")
+              f"ratio {serial[-1] / ours[-1]:.2f}x | scores equal for {len(students) - len(diff)}/{len(students)} "
+              "students" + (f"; DIFFERENT: {', '.join(diff[:5])}" if diff else "")
+              + f"  [load average before->after, last slice: serial {LOADS[-3]}, ours {LOADS[-1]}]")
 
     s, f, o = statistics.median(serial), statistics.median(serial_feedback), statistics.median(ours)
     n = len(students)
@@ -197,7 +210,7 @@ def main() -> int:
           f"the bare cost (serial nbgrader: {s / n:.2f} s = {s / n / (k_plain + c_plain):.2f}x); of it, "
           f"{max(0.0, o * args.jobs / n - med['mean_total']):.2f} s is outside the workers' grading (start-up: "
           f"imports, sandbox check, gradebook; the CSV; waiting for the slowest student)")
-    print("(a shared machine: compare the load averages above; --repeat N alternates the two N times)")
+    print("(on a shared machine compare the load averages above; --repeat N and --chunks N alternate the two)")
     if args.keep:
         print(f"class folders kept in {work}")
     else:

@@ -170,6 +170,15 @@ def test_no_kernel_is_left_running(graded):
     assert graded["leftovers"] == []
 
 
+def test_no_sandbox_folder_is_left_behind_even_for_kernels_that_died(graded):
+    import tempfile
+    from pathlib import Path
+
+    workers = {entry["worker"] for entry in journal(graded["dir"])}
+    left = [p for w in workers for p in Path(tempfile.gettempdir()).glob(f"sdl-kernel-{w}-*")]
+    assert left == []
+
+
 def test_a_second_run_grades_nobody_again(graded):
     before = journal(graded["dir"])
     csv_before = (graded["dir"] / "autograded" / f"{SESSION}.csv").read_text()

@@ -87,6 +87,36 @@ def test_failure_words():
     assert failure_reason(DeadKernelError("Kernel died"), started=True) == "kernel died"
     assert failure_reason(CellTimeoutError("Timeout waiting for IOPub output"), started=True) == "timed out"
     assert failure_reason(RuntimeError("Kernel didn't respond in 60 seconds"), started=False) == "kernel did not start"
+    assert failure_reason(RuntimeError("Kernel died before replying to kernel_info"), started=False) == \
+        "kernel did not start"
+
+
+def test_a_kernel_whose_sandbox_cannot_start_is_reported_with_the_reason(tmp_path):
+    import glob
+    import os
+
+    from nbformat.v4 import new_code_cell, new_notebook
+    from traitlets.config import Config
+
+    from course.grading.execute import RECORDS
+
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    config = Config()
+    config.SandboxedKernelManager.bwrap = str(fake)
+    execute = GradingExecute(config=config, kernel_name="python3", startup_timeout=30)
+    RECORDS["ann/a"] = record = {}
+    try:
+        with pytest.raises(RuntimeError):  # nothing ran: nbgrader's own failure handling takes over
+            execute.preprocess(new_notebook(cells=[new_code_cell("1")]),
+                               {"nbgrader": {"course_grading": "ann/a"}, "metadata": {"path": str(tmp_path)}})
+    finally:
+        RECORDS.clear()
+    failure = record["failures"][0]
+    assert failure["reason"] == "kernel did not start"
+    assert "Permission denied" in failure["kernel_log"]
+    assert glob.glob(f"/tmp/sdl-kernel-{os.getpid()}-*") == []  # its private folders are gone
 
 
 def test_cells_that_did_not_run_are_marked_so_they_score_nothing():

@@ -150,6 +150,7 @@ ATTACKS = ["read_source_and_steal_solutions", "read_repo_source", "read_repo_aut
            "connect_to_localhost", "read_grader_secret"]
 
 
+@pytest.mark.e2e
 def test_without_the_sandbox_the_attack_works(snooped):
     """The control: the same notebook, graded --no-sandbox, steals the solutions and full marks."""
     control = snooped["control"]
@@ -163,11 +164,13 @@ def test_without_the_sandbox_the_attack_works(snooped):
     assert rows["snoop"]["score"] == rows["snoop"]["max_score"]  # stolen full marks
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_in_the_sandbox_the_attack_fails(snooped, attack):
     assert snooped["sandbox"]["probe"][attack] is False
 
 
+@pytest.mark.e2e
 def test_in_the_sandbox_the_spy_gets_no_points(snooped):
     rows = snooped["sandbox"]["rows"]
     assert rows["snoop"]["status"] == "graded"
@@ -175,6 +178,7 @@ def test_in_the_sandbox_the_spy_gets_no_points(snooped):
     assert rows["perfect"]["score"] == rows["perfect"]["max_score"]
 
 
+@pytest.mark.e2e
 def test_in_the_sandbox_the_kernel_still_works_in_its_own_copy(snooped):
     probe = snooped["sandbox"]["probe"]
     assert probe["write_own_working_copy"] is True
@@ -182,6 +186,7 @@ def test_in_the_sandbox_the_kernel_still_works_in_its_own_copy(snooped):
     assert not snooped["sandbox"]["tmp_file_existed"]  # ... that is not the grader's
 
 
+@pytest.mark.e2e
 def test_in_the_sandbox_nothing_was_written_outside(snooped):
     course = snooped["sandbox"]["dir"]
     assert not (course / "pwned.txt").exists()
@@ -191,6 +196,7 @@ def test_in_the_sandbox_nothing_was_written_outside(snooped):
     assert not (course / "autograded" / "snoop" / SESSION / "scratch.txt").exists()
 
 
+@pytest.mark.e2e
 def test_in_the_sandbox_no_other_process_is_visible(snooped):
     assert snooped["sandbox"]["probe"]["visible_processes"] <= 3
 
@@ -216,6 +222,7 @@ def _path_without_bwrap(tmp_path: Path, fake: str | None = None) -> str:
     return os.pathsep.join([str(bindir), venv_bin])
 
 
+@pytest.mark.e2e
 def test_without_bubblewrap_the_command_refuses_with_the_fix(tiny_course, tmp_path):
     run = grade(tiny_course, env={"PATH": _path_without_bwrap(tmp_path)})
     assert run.returncode == 2
@@ -224,6 +231,7 @@ def test_without_bubblewrap_the_command_refuses_with_the_fix(tiny_course, tmp_pa
     assert not (tiny_course / "autograded" / f"{SESSION}.csv").exists()
 
 
+@pytest.mark.e2e
 def test_where_namespaces_are_refused_the_command_says_so(tiny_course, tmp_path):
     fake = "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n"
     run = grade(tiny_course, env={"PATH": _path_without_bwrap(tmp_path, fake)})

@@ -30,12 +30,12 @@ RECORDS: dict[str, dict] = {}  # this process's grading records, by the key in r
 
 def failure_reason(exc: BaseException, *, started: bool) -> str:
     """The status-column words for an execution failure: ``kernel died``, ``timed out``, ..."""
+    if not started:
+        return "kernel did not start"
     if isinstance(exc, DeadKernelError) or "Kernel died" in str(exc):
         return "kernel died"
     if isinstance(exc, (CellTimeoutError, TimeoutError)):
         return "timed out"
-    if not started:
-        return "kernel did not start"
     return f"error while running ({type(exc).__name__})"
 
 
@@ -72,13 +72,20 @@ class GradingExecute(Execute):
             self._timings[key] = self._timings.get(key, 0.0) + time.perf_counter() - start
 
     def start_new_kernel(self, **kwargs):
+        self._km_ref = self.km  # nbclient drops self.km when a start fails; its log is still wanted
         return self._timed("kernel_start", super().start_new_kernel, **kwargs)
 
     def start_new_kernel_client(self):
         return self._timed("kernel_start", super().start_new_kernel_client)
 
     def _cleanup_kernel(self):
-        return self._timed("kernel_stop", super()._cleanup_kernel)
+        km = self.km
+        try:
+            return self._timed("kernel_stop", super()._cleanup_kernel)
+        finally:  # whatever path nbclient took (a dead kernel is not shut down), drop the sandbox folders
+            discard = getattr(km, "discard_sandbox", None)
+            if callable(discard):
+                discard()
 
     def preprocess_cell(self, cell, resources, index):
         self._running = index
@@ -88,7 +95,7 @@ class GradingExecute(Execute):
 
     # -- crash handling ----------------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
-        self._timings, self._running, self._ran = {}, None, -1
+        self._timings, self._running, self._ran, self._km_ref = {}, None, -1, None
         record = RECORDS.get((resources or {}).get("nbgrader", {}).get("course_grading", ""))
         try:
             nb, resources = super().preprocess(nb, resources, km)
@@ -118,7 +125,7 @@ class GradingExecute(Execute):
                     record.setdefault("timings", {})[key] = record.get("timings", {}).get(key, 0.0) + value
 
     def _kernel_log(self) -> str:
-        tail = getattr(self.km, "kernel_log_tail", None)
+        tail = getattr(self.km or getattr(self, "_km_ref", None), "kernel_log_tail", None)
         return tail() if callable(tail) else ""
 
     @staticmethod

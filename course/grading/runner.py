@@ -91,7 +91,7 @@ def grade(assignment: str, *, course_dir: str | Path = ".", jobs: int | None = N
             sandbox.check()
         except sandbox.SandboxUnavailable as exc:
             raise GradingError(str(exc)) from None
-        sandbox._matplotlib_template()  # build the font cache once, before the workers fork
+        sandbox.prepare()  # before the workers fork, so they share it
     else:
         stream.write("WARNING: grading WITHOUT a sandbox (--no-sandbox): student code runs as you, and can read "
                      "source/ (solutions, hidden tests), rewrite the gradebook and read classmates' work.\n")
@@ -100,12 +100,11 @@ def grade(assignment: str, *, course_dir: str | Path = ".", jobs: int | None = N
     course_id = config.CourseDirectory.course_id
     autograded_dir = course_dir / config.CourseDirectory.get("autograded_directory", "autograded")
     submitted_dir = config.CourseDirectory.get("submitted_directory", "submitted")
-    _ensure_assignment(course_dir, db_url, config, assignment)
-
     students = submitted_students(course_dir, assignment, submitted_dir)
     if not students:
         raise GradingError(f"nothing to grade: no {submitted_dir}/<student>/{assignment}/ folders in {course_dir} "
                            f"(run `nbgrader collect {assignment}` first)")
+    _ensure_assignment(course_dir, db_url, config, assignment)
     journal = journal_mod.Journal.for_assignment(autograded_dir, assignment)
     fingerprints = {s: journal_mod.fingerprint(course_dir / submitted_dir / s / assignment) for s in students}
     done = set() if force else _done(students, journal.latest(), fingerprints, db_url, course_id, assignment,

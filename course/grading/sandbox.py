@@ -140,6 +140,25 @@ def check(bwrap: str = "bwrap") -> str:
     return found
 
 
+def prepare() -> None:
+    """One-off set-up before grading starts (and before worker processes fork).
+
+    Builds the font cache template, and removes the private folders of kernels whose grader was killed
+    (``sdl-kernel-<grader pid>-*`` in the temporary folder, for pids no longer running).
+    """
+    _matplotlib_template()
+    for folder in Path(tempfile.gettempdir()).glob("sdl-kernel-*-*"):
+        pid = folder.name.split("-")[2]
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def seed_matplotlib_cache(target: Path) -> None:
     """Copy the grader's matplotlib font cache into a kernel's private home (else each kernel rebuilds it)."""
     template = _matplotlib_template()
@@ -188,7 +207,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         if self._sandbox_dir is None:
-            self._sandbox_dir = Path(tempfile.mkdtemp(prefix="sdl-kernel-"))
+            self._sandbox_dir = Path(tempfile.mkdtemp(prefix=f"sdl-kernel-{os.getpid()}-"))
             run = self._sandbox_dir / "run"
             for name in ("run", "home", "work"):
                 (self._sandbox_dir / name).mkdir()
@@ -224,7 +243,14 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if not restart and self._sandbox_dir is not None:
+        if not restart:
+            self.discard_sandbox()
+
+    cleanup_resources = _async_cleanup_resources  # AsyncKernelManager binds the name to its own function
+
+    def discard_sandbox(self) -> None:
+        """Delete the kernel's private folders (kept: the tail of its log). Also for a kernel that died."""
+        if self._sandbox_dir is not None:
             self._last_log = self.kernel_log_tail(lines=20)
             shutil.rmtree(self._sandbox_dir, ignore_errors=True)
             self._sandbox_dir = None
