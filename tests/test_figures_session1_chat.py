@@ -9,6 +9,8 @@ import math
 
 import pytest
 
+from .figures import assert_expected_match
+
 from authoring.sessions import session1_chat as spec
 
 DAY = 86_400  # seconds
@@ -49,20 +51,10 @@ UNITS = {"msg/s": (1, "msg/s"), "GB/day": (1e9, "B/day"), "TB/day": (1e12, "B/da
          "GB": (1e9, "B"), "MB/s": (1e6, "B/s"), "M conn": (1e6, "conn"), "server": (1, "server")}
 
 
-def _parse(text: str) -> tuple[float, str]:
-    number, unit = text.split(" ", 1)
-    factor, base = UNITS[unit]
-    return float(number) * factor, base
-
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_expected_value_is_recomputed(scenario):
-    ours = figures(SCENARIOS[scenario])
-    assert set(ours) == set(spec.EXPECTED)
-    for name, (value, unit) in ours.items():
-        stated, stated_unit = _parse(spec.EXPECTED[name][scenario])
-        assert stated_unit == unit, name
-        assert stated == pytest.approx(value, rel=1e-3), (name, scenario)
+    assert_expected_match(spec.EXPECTED, figures(SCENARIOS[scenario]), scenario, UNITS)
 
 
 def test_scenarios_restated_here_match_the_spec():

@@ -9,6 +9,8 @@ import math
 
 import pytest
 
+from .figures import assert_expected_match
+
 from authoring.sessions import session2_url_shortener as spec
 
 DAY = 86_400  # seconds
@@ -52,24 +54,10 @@ UNITS = {"url/s": (1, "url/s"), "click/s": (1, "click/s"), "GB/day": (1e9, "B/da
          "MB/s": (1e6, "B/s"), "bn url": (1e9, "url"), "": (1, "")}
 
 
-def _parse(text: str) -> tuple[float, str]:
-    number, _, unit = text.partition(" ")
-    factor, base = UNITS[unit]
-    return float(number) * factor, base
-
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_expected_value_is_recomputed(scenario):
-    ours = figures(SCENARIOS[scenario])
-    assert set(ours) == set(spec.EXPECTED)
-    for name, (value, unit) in ours.items():
-        text = spec.EXPECTED[name][scenario]
-        if unit == "int":
-            assert text == str(value), (name, scenario)
-            continue
-        stated, stated_unit = _parse(text)
-        assert stated_unit == unit, name
-        assert stated == pytest.approx(value, rel=1e-3), (name, scenario)
+    assert_expected_match(spec.EXPECTED, figures(SCENARIOS[scenario]), scenario, UNITS)
 
 
 def test_scenarios_restated_here_match_the_spec():
