@@ -46,18 +46,17 @@ from course.offline import use_offline_templates  # noqa: E402
 
 use_offline_templates()
 
-# Check cells run under supervision (course/grading/guard.py): the kernel is armed before any notebook
-# code, each test cell runs on a restored kernel with private checkers, and a test cell earns points only
-# with a receipt proving it ran to the end. Only nbgrader's Execute step is surrounded; the grading
-# command may still swap Execute for its sandboxed subclass.
+# Test cells are judged outside the student's kernel (course/grading/verify.py): their source is not run;
+# the grader sends each cell's cases (authoring/sessions/<id>.py) to the kernel through one narrow channel,
+# takes plain data back and compares it here with the reference solution's. The grading command swaps
+# VerifiedExecute for its sandboxed, limited subclass.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, Execute, IgnorePattern, LimitOutput, SaveAutoGrades,
-)
+from nbgrader.preprocessors import AssignLatePenalties, IgnorePattern, LimitOutput, SaveAutoGrades  # noqa: E402
 
-from course.nbgrader_ext import Supervise, VerifySupervision  # noqa: E402
+from course.grading.verify import VerifiedExecute  # noqa: E402
 
+c.VerifiedExecute.course_root = str(HERE)  # its .grading-secret and source/ (never mounted in the sandbox)
 c.Autograde.autograde_preprocessors = [
-    Supervise, Execute, VerifySupervision, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    VerifiedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,
 ]

@@ -9,7 +9,6 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 #: Released in place of a prose answer kept in a string (see course.nbgrader_ext.TextAnswerStub).
 WRITTEN_STUB = "YOUR ANSWER HERE: a few sentences or bullet points."
@@ -35,6 +34,8 @@ class Cell:
     source: str
     cell_id: str | None = None
     metadata: dict = field(default_factory=dict)
+    #: A test cell's case sources (course.grading.cases): read by the grader, never written to the notebook.
+    cases: tuple = ()
 
     def to_nbformat(self, fallback_id: str):
         maker = new_markdown_cell if self.kind == "markdown" else new_code_cell
@@ -70,12 +71,16 @@ def answer(grade_id: str, text: str, *, stub: str | None = None) -> Cell:
     return Cell("code", body, grade_id, meta)
 
 
-def tests(grade_id: str, points: float, visible: str, hidden: str | None = None) -> Cell:
-    """A locked test cell: visible checks, then hidden ones (removed from the release, restored at grading)."""
-    body = _clean(visible)
-    if hidden:
-        body += f"\n{BEGIN_HIDDEN}\n{_clean(hidden)}\n{END_HIDDEN}"
-    return Cell("code", body, grade_id, _nbgrader(grade_id, grade=True, locked=True, points=points))
+def tests(grade_id: str, points: float, visible: str, cases=()) -> Cell:
+    """A locked test cell: visible checks for instant feedback in the student's kernel.
+
+    At grading its source is not run: the grader judges ``cases`` (case sources, see
+    ``course.grading.cases``) outside the kernel, and the cell's score is theirs.
+    """
+    if not cases:
+        raise ValueError(f"test cell {grade_id!r} needs grading cases")
+    return Cell("code", _clean(visible), grade_id, _nbgrader(grade_id, grade=True, locked=True, points=points),
+                cases=tuple(cases))
 
 
 def written(grade_id: str, points: float, model_answer: str) -> Cell:

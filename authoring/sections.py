@@ -7,7 +7,12 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .cells import BEGIN, BEGIN_HIDDEN, END, END_HIDDEN, Cell, answer, code, md, tests, written
+from course.api import assert_api
+from course.architecture import assert_architecture
+from course.schema import assert_schema
+
+from .cases import CaseSource, assumptions_case, choice_case, estimate_cases, text_cases
+from .cells import BEGIN, END, Cell, answer, code, md, tests, written
 
 
 @dataclass(frozen=True)
@@ -20,44 +25,8 @@ class Estimate:
     expected: Mapping[str, str]  # scenario label -> "57870.37 msg/s"
 
 
-#: Where hidden tests import their checkers: private copies that notebook code cannot patch (see
-#: course/grading/verified.py). A failure there reads "hidden check: <name>: expected ..., got ...".
-VERIFIED = "course.grading.verified"
-_CHECKER_MODULES = ("course.checks", "course.assumptions", "course.architecture", "course.schema", "course.api")
-
-
-def hidden_name(name: str, scenario: str) -> str:
-    """What a hidden check on another scenario is called in the feedback: ``messages_per_second (scenario 'small')``."""
-    return f"{name} (scenario {scenario!r})"
-
-
-def verified_imports(hidden: str) -> str:
-    """Hidden test code with its checker imports (``from course.checks import fail as _fail``) taken from
-    :data:`VERIFIED` instead, when every imported name is a checker function there."""
-    import importlib
-    import types
-
-    out = []
-    for line in hidden.split("\n"):
-        head, sep, names = line.partition(" import ")
-        module = head.removeprefix("from ").strip()
-        if line.startswith("from ") and sep and module in _CHECKER_MODULES and "(" not in names:
-            imported = [part.strip().split(" as ")[0].strip() for part in names.split(",")]
-            public = importlib.import_module(module)
-            if all(isinstance(getattr(public, name, None), types.FunctionType) for name in imported):
-                line = f"from {VERIFIED} import {names}"
-        out.append(line)
-    return "\n".join(out)
-
-
-def _literal(value: str) -> str:
-    return repr(value)
-
-
-def scenario_code(var: str, values: Mapping[str, str]) -> str:
-    """``var = Assumptions(name="value unit", ...)`` for a scenario given as text values."""
-    args = "".join(f"\n    {name}={_literal(v)}," for name, v in values.items())
-    return f"{var} = Assumptions({args}\n)"
+def _cases(*sources) -> tuple:
+    return tuple(source for source in sources if source is not None)
 
 
 def header(session_id: str, title: str, level: str, problem: str, how_long: str = "45 minutes") -> list[Cell]:
@@ -111,8 +80,7 @@ def requirements(fields: Mapping[str, tuple[str, str]], sample: Mapping[str, str
     visible = [f"from course.assumptions import require", f"require(assumptions, {{{units}}})"]
     visible += [f"check({name!r}, assumptions.{name}, {value!r}, quiet=True)" for name, value in sample.items()]
     visible += ['print("✓ the assumptions match what the interviewer said")', 'public_checks_passed("the assumptions")']
-    hidden = [f"from {VERIFIED} import check as _check, require as _require", f"_require(assumptions, {{{units}}})"]
-    hidden += [f"_check({name!r}, assumptions.{name}, {value!r}, quiet=True)" for name, value in sample.items()]
+    grading = assumptions_case(sample, {name: unit for name, (unit, _) in fields.items()})
     return [
         md(
             """
@@ -130,7 +98,7 @@ def requirements(fields: Mapping[str, tuple[str, str]], sample: Mapping[str, str
         answer("assumptions", sample_solution,
                stub="assumptions = Assumptions(\n" + "".join(f"    {name}=...,  # {unit or 'plain number'}\n"
                                                         for name, (unit, _) in fields.items()) + ")"),
-        tests("test_assumptions", points, "\n".join(visible), "\n".join(hidden)),
+        tests("test_assumptions", points, "\n".join(visible), [grading]),
     ]
 
 
@@ -147,25 +115,32 @@ def _estimate_defs(items: Sequence[Estimate]) -> list[str]:
 
 
 def estimates(grade_id: str, title: str, intro: str, items: Sequence[Estimate],
-              hidden: Mapping[str, Mapping[str, str]], points: float) -> list[Cell]:
-    """Estimation functions of the assumptions; visible checks on the sample, hidden ones on other scenarios."""
-    defs = _estimate_defs(items)
-    visible = "\n".join(
-        f"check({item.name!r}, {item.name}(assumptions), {item.expected['sample']!r}, scenario=assumptions)"
-        for item in items
-    )
-    hidden_lines = [f"from {VERIFIED} import check as _check"]
-    for label, values in hidden.items():
-        hidden_lines.append(scenario_code(f"_{label}", values))
-        for item in items:
-            hidden_lines.append(
-                f"_check({hidden_name(item.name, label)!r}, {item.name}(_{label}), {item.expected[label]!r}, "
-                f"scenario=_{label}, quiet=True)"
-            )
+              hidden: Mapping[str, Mapping[str, str]], points: float, *, sample: Mapping[str, str],
+              whole_numbers: Mapping[str, str] | None = None, keep: Sequence[str] = ()) -> list[Cell]:
+    """Estimation functions of the assumptions: visible checks on the sample in the notebook; at grading,
+    every function on the sample and on a fresh scenario shaped like each of ``hidden``'s.
+
+    Functions named in ``whole_numbers`` return a plain int (a code length, a count of shards), checked
+    exactly; ``whole_numbers[name]`` is the hint a wrong answer shows. ``keep`` names assumptions the
+    fresh scenarios do not change.
+    """
+    whole = dict(whole_numbers or {})
+    unknown = set(whole) - {item.name for item in items}
+    if unknown:
+        raise ValueError(f"whole_numbers names no estimate of this group: {sorted(unknown)}")
+
+    def line(item: Estimate) -> str:
+        value = item.expected["sample"]
+        if item.name in whole:
+            return f"expect_equal({item.name!r}, {item.name}(assumptions), {int(value)!r}, hint={whole[item.name]!r})"
+        return f"check({item.name!r}, {item.name}(assumptions), {value!r}, scenario=assumptions)"
+
+    visible = "\n".join(line(item) for item in items)
+    grading = estimate_cases([item.name for item in items], sample, hidden, whole_numbers=whole, keep=keep)
     return [
         md(f"### {title}\n{textwrap.dedent(intro).strip()}"),
-        answer(grade_id, "\n\n\n".join(defs)),
-        tests(f"test_{grade_id}", points, visible + f"\npublic_checks_passed({title.lower()!r})", "\n".join(hidden_lines)),
+        answer(grade_id, "\n\n\n".join(_estimate_defs(items))),
+        tests(f"test_{grade_id}", points, visible + f"\npublic_checks_passed({title.lower()!r})", [grading]),
     ]
 
 
@@ -185,7 +160,7 @@ def multiple_choice(grade_id: str, prompt: str, options: Mapping[str, str], corr
             assert {grade_id} in {keys!r}, f"choose one of {keys}, got {{{grade_id}!r}}"
             print("Answer recorded: " + {grade_id} + ". The explanation is in the feedback after grading.")
             """,
-            f'from {VERIFIED} import expect_equal as _expect_equal\n_expect_equal({grade_id!r}, {grade_id}, {correct!r}, hint={why!r})',
+            [choice_case(grade_id, why)],
         ),
     ]
 
@@ -276,8 +251,7 @@ def high_level_design(*, title: str, looks_for: Sequence[str], solution: str, vi
         tests(
             "test_architecture", points,
             _call("assert_architecture", "architecture", visible) + '\npublic_checks_passed("the architecture")',
-            f"from {VERIFIED} import assert_architecture as _assert_architecture\n"
-            + _call("_assert_architecture", "architecture", hidden),
+            [text_cases("architecture", [(assert_architecture, visible), (assert_architecture, hidden)])],
         ),
     ]
 
@@ -289,14 +263,12 @@ def detailed_design_intro() -> list[Cell]:
 def schema_design(*, heading: str, intro: str, solution: str, visible: Mapping[str, object],
                   hidden: Sequence[Mapping[str, object]], points: float = 3) -> list[Cell]:
     """The schema as MySQL-flavoured DDL, run in SQLite; query plans checked for index use."""
-    hidden_code = f"from {VERIFIED} import assert_schema as _assert_schema\n" + "\n".join(
-        _call("_assert_schema", "schema_sql", kwargs) for kwargs in hidden
-    )
+    grading = text_cases("schema_sql", [(assert_schema, visible), *((assert_schema, kwargs) for kwargs in hidden)])
     return [
         md(f"### {heading}\n{textwrap.dedent(intro).strip()}"),
         text_answer("schema_sql", solution, "-- YOUR ANSWER HERE: CREATE TABLE ... (...);"),
         tests("test_schema", points, _call("assert_schema", "schema_sql", visible) + '\npublic_checks_passed("the schema")',
-              hidden_code),
+              [grading]),
     ]
 
 
@@ -308,17 +280,18 @@ def api_design(*, intro: str, solution: str, visible: Mapping[str, object], hidd
            + textwrap.dedent(intro).strip()),
         text_answer("api_spec", solution, f"# YOUR ANSWER HERE: one endpoint per line, e.g.  {example}"),
         tests("test_api", points, _call("assert_api", "api_spec", visible) + '\npublic_checks_passed("the API")',
-              f"from {VERIFIED} import assert_api as _assert_api\n" + _call("_assert_api", "api_spec", hidden)),
+              [text_cases("api_spec", [(assert_api, visible), (assert_api, hidden)])]),
     ]
 
 
-def algorithm(grade_id: str, *, heading: str, intro: str, solution: str, visible: str, hidden: str,
-              points: float = 3) -> list[Cell]:
-    """The key algorithm: code with solution regions; visible examples, hidden randomized checks."""
+def algorithm(grade_id: str, *, heading: str, intro: str, solution: str, visible: str,
+              cases: Sequence[CaseSource], points: float = 3) -> list[Cell]:
+    """The key algorithm: code with solution regions; visible examples in the notebook, and at grading the
+    session's ``cases`` (fixed examples and random inputs or call sequences), judged against the reference."""
     return [
         md(f"### {heading}\n{textwrap.dedent(intro).strip()}"),
         answer(grade_id, solution),
-        tests(f"test_{grade_id}", points, visible, verified_imports(hidden)),
+        tests(f"test_{grade_id}", points, visible, cases),
     ]
 
 
@@ -336,60 +309,21 @@ def what_if(question: str, functions: Sequence[str], sliders: Mapping[str, tuple
     ]
 
 
-def estimates_with_whole_numbers(grade_id: str, title: str, intro: str, items: Sequence[Estimate],
-                                 hidden: Mapping[str, Mapping[str, str]], points: float,
-                                 whole_numbers: Mapping[str, str]) -> list[Cell]:
-    """Like :func:`estimates`, but the functions named in ``whole_numbers`` return a plain int (a code length,
-    a count of shards): their expected values are integers ("7") checked exactly with ``expect_equal``, and
-    ``whole_numbers[name]`` is the hint a wrong answer shows."""
-    unknown = set(whole_numbers) - {item.name for item in items}
-    if unknown:
-        raise ValueError(f"whole_numbers names no estimate of this group: {sorted(unknown)}")
-
-    def line(item: Estimate, scenario: str, label: str, prefix: str, quiet: str) -> str:
-        value = item.expected[label]
-        name = hidden_name(item.name, label) if prefix else item.name
-        if item.name in whole_numbers:
-            hint = whole_numbers[item.name]
-            return f"{prefix}expect_equal({name!r}, {item.name}({scenario}), {int(value)!r}, hint={hint!r})"
-        return f"{prefix}check({name!r}, {item.name}({scenario}), {value!r}, scenario={scenario}{quiet})"
-
-    visible = "\n".join(line(item, "assumptions", "sample", "", "") for item in items)
-    hidden_lines = ["import contextlib as _contextlib, io as _io",
-                    f"from {VERIFIED} import check as _check, expect_equal as _expect_equal"]
-    for label, values in hidden.items():
-        hidden_lines.append(scenario_code(f"_{label}", values))
-        for item in items:
-            text = line(item, f"_{label}", label, "_", ", quiet=True")
-            if item.name in whole_numbers:  # as quiet as the hidden check() lines: no answer printed
-                text = f"with _contextlib.redirect_stdout(_io.StringIO()):\n    {text}"
-            hidden_lines.append(text)
-    return [
-        md(f"### {title}\n{textwrap.dedent(intro).strip()}"),
-        answer(grade_id, "\n\n\n".join(_estimate_defs(items))),
-        tests(f"test_{grade_id}", points, visible + f"\npublic_checks_passed({title.lower()!r})", "\n".join(hidden_lines)),
-    ]
-
-
-def with_checks(cells: Sequence[Cell], *, visible: str = "", hidden: str = "") -> list[Cell]:
+def with_checks(cells: Sequence[Cell], *, visible: str = "", cases: Sequence[CaseSource] = ()) -> list[Cell]:
     """A section's cells with more checks in its (last) test cell, for what the shared section has no option for.
 
-    ``visible`` runs before the cell's ``public_checks_passed(...)`` line; ``hidden`` joins the end of its
-    hidden tests. Example: ``*with_checks(schema_design(...), hidden=NO_COUNTER_ON_URLS)``.
+    ``visible`` runs before the cell's ``public_checks_passed(...)`` line; ``cases`` join the cell's grading
+    cases. Example: ``*with_checks(schema_design(...), cases=[text_cases("schema_sql", [(no_counter, {})])])``.
     """
     out = list(cells)
     index = max((i for i, c in enumerate(out) if c.metadata.get("nbgrader", {}).get("grade")
                  and not c.metadata["nbgrader"].get("solution")), default=None)
     if index is None:
         raise ValueError("with_checks: the section has no test cell")
-    shown, marker, secret = out[index].source.partition(f"\n{BEGIN_HIDDEN}\n")
+    shown = out[index].source
     if visible:
         lines = shown.split("\n")
         at = max((i for i, text in enumerate(lines) if text.startswith("public_checks_passed(")), default=len(lines))
         shown = "\n".join([*lines[:at], textwrap.dedent(visible).strip("\n"), *lines[at:]])
-    if hidden:
-        extra = verified_imports(textwrap.dedent(hidden).strip("\n"))
-        secret = f"{secret[: -len(END_HIDDEN)]}{extra}\n{END_HIDDEN}" if marker else f"{extra}\n{END_HIDDEN}"
-        marker = f"\n{BEGIN_HIDDEN}\n"
-    out[index] = replace(out[index], source=shown + marker + secret)
+    out[index] = replace(out[index], source=shown, cases=(*out[index].cases, *cases))
     return out

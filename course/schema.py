@@ -603,11 +603,17 @@ def sqlite_ddl(schema_or_ddl: Schema | str) -> str:
     return "".join(f"{s.sql};\n" for s in _sqlite_statements(_as_schema(schema_or_ddl)))
 
 
+def _no_files(action: int, *args: object) -> int:
+    """SQLite authorizer: refuse attaching (or creating) database files; everything in memory is allowed."""
+    return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
+
+
 def load_sqlite(schema_or_ddl: Schema | str) -> sqlite3.Connection:
     """Build the schema in a fresh in-memory SQLite database and return the connection."""
     __tracebackhide__ = True
     schema = _as_schema(schema_or_ddl)
     connection = sqlite3.connect(":memory:")
+    connection.set_authorizer(_no_files)  # the grader runs this on students' text: no ATTACH, no files
     for statement in _sqlite_statements(schema):
         try:
             connection.execute(statement.sql)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
+from course.grading.cases import Case, as_tuple, step
+
 from ..cells import Cell
 from ..sections import (
     Estimate, algorithm, api_design, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
@@ -210,30 +214,31 @@ expect_equal("after 2 arrives", deliverable(received + [(2, "b")], 1), ([(2, "b"
 public_checks_passed("ordering")
 '''
 
-ALGORITHM_HIDDEN = '''
-import random as _random
-from course.checks import expect_equal as _expect_equal
-_rng = _random.Random(20261125)
-_alloc = SequenceAllocator()
-_counts = {}
-for _ in range(300):
-    _chat = _rng.choice("pqrstuvw")
-    _counts[_chat] = _counts.get(_chat, 0) + 1
-    _expect_equal("SequenceAllocator.next", _alloc.next(_chat), _counts[_chat])
-for _trial in range(200):
-    _n = _rng.randint(0, 12)
-    _last = _rng.randint(0, 5)
-    _msgs = [(s, f"m{s}") for s in range(1, _last + _n + 1) if _rng.random() < 0.7]
-    _got = _msgs + _rng.sample(_msgs, k=len(_msgs) // 2)
-    _rng.shuffle(_got)
-    _have = {s for s, _ in _got if s > _last}
-    _k = _last
-    while _k + 1 in _have:
-        _k += 1
-    _top = max(_have, default=_k)
-    _want = ([(s, f"m{s}") for s in range(_last + 1, _k + 1)], _k, [s for s in range(_k + 1, _top) if s not in _have])
-    _expect_equal(f"deliverable(trial {_trial})", deliverable(list(_got), _last), _want)
-'''
+
+
+def ordering_cases(rng: random.Random) -> list[Case]:
+    """At grading: the visible examples, one long random run of the allocator, and random deliveries."""
+    cases = [
+        Case("script", label="SequenceAllocator, chats 'a', 'a', 'a', 'b'", group="SequenceAllocator",
+             steps=(step("SequenceAllocator", let="s", keep=False), step("s.next", "a"), step("s.next", "a"),
+                    step("s.next", "a"), step("s.next", "b"))),
+        Case("call", "deliverable", args=([as_tuple(3, "c"), as_tuple(1, "a"), as_tuple(1, "a"), as_tuple(4, "d")], 0),
+             label="deliverable(received, 0) of the example", group="deliverable"),
+    ]
+    chats = rng.sample("pqrstuvwxyz", 6)
+    calls = [step("SequenceAllocator", let="s", keep=False)]
+    calls += [step("s.next", rng.choice(chats)) for _ in range(200)]
+    cases.append(Case("script", label="SequenceAllocator over 200 random sends in 6 chats", steps=tuple(calls),
+                      group="SequenceAllocator", hidden=True))
+    for trial in range(40):
+        last = rng.randint(0, 5)
+        messages = [(seq, f"m{seq}") for seq in range(1, last + rng.randint(0, 12) + 1) if rng.random() < 0.7]
+        received = messages + rng.sample(messages, k=len(messages) // 2)
+        rng.shuffle(received)
+        cases.append(Case("call", "deliverable", args=([as_tuple(*m) for m in received], last),
+                          label=f"deliverable (random delivery {trial + 1})", group="deliverable", hidden=True))
+    return cases
+
 
 DEEP_DIVE = [
     ("offline_delivery", "How would you deliver messages to users who are offline?",
@@ -278,17 +283,17 @@ def cells() -> list[Cell]:
         *estimation_intro(),
         *estimates("traffic", "Traffic",
                    "How many messages per second are written and read, on average and at the peak?",
-                   TRAFFIC, HIDDEN, points=3),
+                   TRAFFIC, HIDDEN, points=3, sample=SAMPLE),
         *estimates("storage", "Storage",
                    "How much does the message history take, for one copy and with every replica?",
-                   STORAGE, HIDDEN, points=3),
+                   STORAGE, HIDDEN, points=3, sample=SAMPLE),
         *estimates("bandwidth", "Bandwidth",
                    "How many bytes per second flow in and out? (Convert to bits for a network link: "
-                   "`fmt(x.to('Mbit/s'))`.)", BANDWIDTH, HIDDEN, points=2),
+                   "`fmt(x.to('Mbit/s'))`.)", BANDWIDTH, HIDDEN, points=2, sample=SAMPLE),
         *estimates("connections", "Connections",
                    "A chat service is bound by open connections, not by storage. How many sockets are "
                    "open at the busiest moment, what memory do they hold, and how many chat servers "
-                   "does that take?", CONNECTIONS, HIDDEN, points=2),
+                   "does that take?", CONNECTIONS, HIDDEN, points=2, sample=SAMPLE),
         *what_if(
             "Which assumption moves the number of chat servers most?",
             ("messages_per_second", "peak_read_qps", "replicated_storage", "peak_egress_bandwidth",
@@ -385,7 +390,7 @@ def cells() -> list[Cell]:
             order. Delivery is *at least once*: a message may arrive twice, and out of order.
             Implement `SequenceAllocator.next` and `deliverable` below.
             """,
-            solution=ALGORITHM, visible=ALGORITHM_VISIBLE, hidden=ALGORITHM_HIDDEN,
+            solution=ALGORITHM, visible=ALGORITHM_VISIBLE, cases=[ordering_cases],
         ),
         *deep_dive(DEEP_DIVE),
         *wrap_up(),

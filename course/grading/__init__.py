@@ -1,12 +1,21 @@
-"""Grading a whole class with nbgrader: in parallel, sandboxed, crash-safe (``python -m course grade``).
+"""The grader's side of the trust boundary: nothing here runs in, or is readable from, a student's kernel.
 
-One job per module: ``runner`` (the command: find submissions, fan out, progress, the CSV), ``worker``
-(one student through nbgrader's Autograde and GenerateFeedback in a long-lived process), ``execute``
-(nbgrader's Execute preprocessor, sandboxed, salvaging what ran when the kernel dies or hangs),
-``sandbox`` (the bubblewrap kernel), ``journal`` (which students are done, for safe re-runs),
-``report`` (``autograded/ASSIGNMENT.csv``), ``progress`` (the progress bar), ``command`` (its CLI).
-The modules that make check cells hard to game (``guard``, ``verified``, ``scan`` and their tools) live
-here too; the grading command puts ``scan``'s findings in the CSV's ``flags`` column.
+``course/`` outside this package is what the student's kernel imports (widgets, units, the instant
+checks). This package runs only in the grader's processes; the grading sandbox hides it from the kernel.
+The one piece that crosses is :mod:`channel`, sent to the kernel as source text to evaluate answers and
+send plain data back.
+
+Verification (every mark): ``cases`` (what to ask: declarative cases the session specs attach to test
+cells) → ``channel`` (the narrow channel into the kernel) → ``reference`` (the reference solution, run
+here) → ``compare`` (judged here) → ``verify`` (nbgrader's Execute, test cells judged that way).
+
+Grading a class (``python -m course grade``): ``runner`` (find submissions, fan out, progress, the CSV),
+``worker`` (one student through nbgrader's Autograde and GenerateFeedback in a long-lived process),
+``execute`` (verification, sandboxed and limited, salvaging what ran when a kernel dies or hangs),
+``sandbox`` (the bubblewrap kernel), ``journal`` (which students are done, for safe re-runs), ``report``
+(``autograded/ASSIGNMENT.csv``), ``progress``, ``command`` (the CLI). Also: ``hygiene`` (what a submission
+may carry), ``sanitize`` (nothing a student wrote runs in an instructor's page), ``scan`` (flags for a
+person to review, never a grade), ``selfcheck``, ``analytics``.
 """
 
 from __future__ import annotations

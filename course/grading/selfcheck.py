@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..nbgrader_ext import INTEGRITY_ENAME
+from .verify import VERDICT_ENAME
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDENT = "self"
@@ -130,10 +130,15 @@ def _quiet() -> None:
 def _reason(cell: dict) -> str:
     """The plain-words reason of a failed test cell: its error's message (never the traceback)."""
     for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            text = "".join(output.get("text", "")) if isinstance(output.get("text"), list) else str(output.get("text", ""))
+            failed = [line for line in text.splitlines()[1:] if line.strip()]
+            if any(line.startswith("✗") for line in failed):
+                return "\n".join(failed)  # partial credit: the grader's card, minus its first line
         if output.get("output_type") == "error":
             ename, evalue = output.get("ename", "Error"), str(output.get("evalue", "")).strip()
-            if ename in ("CheckFailed", "AssertionError", INTEGRITY_ENAME):
-                return evalue or ename
+            if ename in (VERDICT_ENAME, "AssertionError"):
+                return "\n".join(evalue.splitlines()[1:]) or evalue or ename
             if ename == "NameError":
                 return f"{evalue}: run the answer cell above it (is it still `raise NotImplementedError()`?)"
             if ename == "NotImplementedError":
