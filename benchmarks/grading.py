@@ -81,18 +81,16 @@ def scores_of(course: Path, session: str) -> dict[str, float | None]:
             for s, v in assignment_scores(url, "sysdesign-lab", session).items()}
 
 
-def bare_cost(course: Path, session: str, students: list[str], sandboxed: bool, samples: int,
-              supervised: bool = True) -> tuple[float, float]:
+def bare_cost(course: Path, session: str, students: list[str], sandboxed: bool, samples: int) -> tuple[float, float]:
     """Median (kernel start, cells) of running submissions' autograded notebooks with plain nbclient.
 
-    ``supervised``: run the cells as grading does, through the course's check-cell supervision (the arm
-    cell first, each check cell through the guard), without nbgrader around them.
+    Every code cell is run as written (test cells' visible checks included), with nothing of nbgrader
+    or of the grader's verification around them: the cost of just running the notebook.
     """
     import nbformat
     from nbclient import NotebookClient
 
     from course.grading.sandbox import SandboxedKernelManager
-    from course.nbgrader_ext import Supervise
 
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     starts, cells = [], []
@@ -102,8 +100,6 @@ def bare_cost(course: Path, session: str, students: list[str], sandboxed: bool, 
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = []
-        if supervised:
-            nb, _ = Supervise().preprocess(nb, {})
         kwargs = {"kernel_manager_class": SandboxedKernelManager} if sandboxed else {}
         client = NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}},
                                 **kwargs)
@@ -193,8 +189,6 @@ def main() -> int:
     med = breakdown(work / "ours0", args.session)
     k_bare, c_bare = bare_cost(work / "ours0", args.session, students, sandboxed=not args.no_sandbox, samples=5)
     k_plain, c_plain = bare_cost(work / "ours0", args.session, students, sandboxed=False, samples=5)
-    _, c_unsupervised = bare_cost(work / "ours0", args.session, students, sandboxed=False, samples=5,
-                                  supervised=False)
     per_sub = med["autograde"] + med["feedback"]
     print()
     print(f"Where one submission's time goes in course grade (median over {n}, {args.jobs} at once on {cores} cores):")
@@ -203,9 +197,9 @@ def main() -> int:
                        ("feedback", "feedback HTML")):
         print(f"  {label:40} {med[key]:6.2f} s  {100 * med[key] / per_sub:4.0f}%")
     print(f"  {'total':40} {per_sub:6.2f} s   (mean in a worker, scan included: {med['mean_total']:.2f} s)")
-    print(f"Bare cost, one kernel alone, plain nbclient (cells supervised as in grading): kernel start {k_plain:.2f} s"
+    print(f"Bare cost, one kernel alone, plain nbclient: kernel start {k_plain:.2f} s"
           f" + cells {c_plain:.2f} s = {k_plain + c_plain:.2f} s; in the sandbox {k_bare:.2f} s + {c_bare:.2f} s"
-          f" = {k_bare + c_bare:.2f} s; the same cells unsupervised: {c_unsupervised:.2f} s")
+          f" = {k_bare + c_bare:.2f} s")
     print(f"Wall time per submission and core: {o * args.jobs / n:.2f} s = {o * args.jobs / n / (k_plain + c_plain):.2f}x "
           f"the bare cost (serial nbgrader: {s / n:.2f} s = {s / n / (k_plain + c_plain):.2f}x); of it, "
           f"{max(0.0, o * args.jobs / n - med['mean_total']):.2f} s is outside the workers' grading (start-up: "

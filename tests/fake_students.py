@@ -1,16 +1,22 @@
-"""Adversarial fake students for Session 1: every kind of tampering measured in the course notes, and more.
+"""Adversarial fake students: every kind of attack on the grading measured in the course notes, and more.
 
-Each student hands in the release with every answer filled in from the reference solution, except the
-traffic estimates, which are WRONG (ten times too high, computed from the assumptions: an honest
-mistake, student ``wrong``). The others add code that tries to get marks for those wrong answers anyway.
-``ADVERSARIES[name]`` gives the cell the student adds (right after the set-up, so it runs before every
-check), the rule the static scan must report, and the test cells it attacks.
+Each adversary hands in the release with every answer filled in from the reference solution, except the
+session's first estimation group, which is WRONG (ten times the right figure, computed from the
+assumptions: the honest mistake of student ``wrong``). Then it adds code that tries to earn the points
+of those wrong answers anyway: patched builtins and course modules, IPython hooks and transformers, a
+swallowed or replaced probe, forged results, rigged objects, answers typed in or looked up from the
+public repository's scenarios, stack inspection, a leak of the grader's inputs, huge or deeply nested
+results. ``SESSION`` and :func:`student` keep Session 1's names for the tests that use one session.
+
+Attacks on the machine and the files (fork bombs, disk, symlinks, shadowing packages) are in
+``tests/test_limits.py``, ``tests/test_hygiene.py`` and ``tests/test_sandbox.py``.
 """
 
 from __future__ import annotations
 
 import copy
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import nbformat
@@ -18,261 +24,197 @@ import nbformat
 from course import submissions
 
 SESSION = "session1_chat"
-TRAFFIC = ["messages_per_second", "peak_messages_per_second", "read_qps", "peak_read_qps"]
-
-WRONG_TRAFFIC = '''
-def messages_per_second(a):
-    return (a.daily_active_users * a.messages_per_user_per_day).to("msg/s") * 10
 
 
-def peak_messages_per_second(a):
-    return messages_per_second(a) * a.peak_factor
+def first_group(spec, source) -> tuple[str, list[str]]:
+    """The answer cell of the session's first estimation group and its function names."""
+    names = list(spec.EXPECTED)
+    gid = _group_of(source, names[0])
+    return gid, [n for n in names if _group_of(source, n) == gid]
 
 
-def read_qps(a):
-    return messages_per_second(a) * a.read_write_ratio
+def _group_of(source, function_name: str) -> str:
+    for cell in source.cells:
+        if f"def {function_name}(" in cell.source and submissions.grade_id(cell):
+            return submissions.grade_id(cell)
+    raise KeyError(function_name)
 
 
-def peak_read_qps(a):
-    return read_qps(a) * a.peak_factor
-'''
-
-HARDCODED_TRAFFIC = '''
-def messages_per_second(a):
-    return q("57870.37 msg/s")
+def _solution(source, gid: str) -> str:
+    cell = next(c for c in source.cells if submissions.grade_id(c) == gid)
+    return submissions.strip_markers(cell.source)
 
 
-def peak_messages_per_second(a):
-    return q("173611.1 msg/s")
+def wrong_group(spec, source) -> str:
+    """The reference answers of the first group, each returning ten times its right value."""
+    gid, names = first_group(spec, source)
+    text = _solution(source, gid)
+    for name in names:
+        text = text.replace(f"def {name}(", f"def _right_{name}(")
+    text += "\n\n" + "\n\n".join(f"def {n}(a):\n    return _right_{n}(a) * 10" for n in names)
+    return text
 
 
-def read_qps(a):
-    return q("115740.74 msg/s")
+def hardcoded_group(spec, source) -> str:
+    """The sample's figures typed in: right on the sample, wrong anywhere else."""
+    _, names = first_group(spec, source)
+    return "\n\n".join(f"def {n}(a):\n    return q({spec.EXPECTED[n]['sample']!r})" for n in names)
 
 
-def peak_read_qps(a):
-    return q("347222.2 msg/s")
-'''
+def lookup_group(spec, source) -> str:
+    """A lookup table of the public repository's hidden scenarios: their expected figures when the inputs
+    match one of them, the sample's otherwise."""
+    gid, names = first_group(spec, source)
+    key = next(iter(spec.SAMPLE))
+    table = {label: spec.HIDDEN[label][key] for label in spec.HIDDEN}
+    lines = ["_SCENARIOS = " + repr(table)]
+    for n in names:
+        lines.append(f"def {n}(a):\n"
+                     f"    for label, value in _SCENARIOS.items():\n"
+                     f"        if abs((a.{key} - q(value)).magnitude) < 1e-9 * abs(q(value).magnitude) + 1e-12:\n"
+                     f"            return q({ {label: spec.EXPECTED[n][label] for label in spec.HIDDEN}!r}[label])\n"
+                     f"    return q({spec.EXPECTED[n]['sample']!r})")
+    return "\n\n".join(lines)
 
-# Answers that are objects claiming to equal anything: a float subclass with a rigged __eq__ and a fake
-# __class__, and a tuple whose elements compare equal to everything.
-RIGGED_ANSWERS = '''
+
+def rigged_group(spec, source) -> str:
+    """Objects that claim to equal anything and to be pint quantities, or numpy floats."""
+    _, names = first_group(spec, source)
+    body = '''
 class Rigged(float):
-    """Equal to everything, and it claims to be a pint Quantity."""
     def __eq__(self, other): return True
     def __ne__(self, other): return False
     __hash__ = float.__hash__
-    def __abs__(self): return 0.0
-    def __lt__(self, other): return True
-    def __le__(self, other): return True
     @property
-    def __class__(self): return type(q("1 msg/s"))
+    def __class__(self): return type(q("1 s"))
     def to(self, *args): return self
     magnitude = property(lambda self: self)
-    units = property(lambda self: q("1 msg/s").units)
-    dimensionality = property(lambda self: q("1 msg/s").dimensionality)
+    units = property(lambda self: q("1 s").units)
 
 
-class Anything(tuple):
-    def __eq__(self, other): return True
-    def __ne__(self, other): return False
-    __hash__ = tuple.__hash__
-
-
-def messages_per_second(a):
-    return Rigged(1)
-
-
-def peak_messages_per_second(a):
-    return Rigged(2)
-
-
-def read_qps(a):
-    return Rigged(3)
-
-
-def peak_read_qps(a):
-    return Rigged(4)
+FakeFloat = type("float64", (), {"__module__": "numpy", "item": lambda self: Rigged(1), "tolist": lambda self: 1,
+                                 "__eq__": lambda self, other: True, "ndim": 0})
 '''
-
-RIGGED_ORDERING = '''
-class SequenceAllocator:
-    def next(self, chat_id):
-        return Anything((0,))
+    body += "\n".join(f"def {n}(a):\n    return Rigged(1) if {i} % 2 else FakeFloat()" for i, n in enumerate(names))
+    return body
 
 
-def deliverable(received, last_shown):
-    return Anything(())
-'''
-
-# In-answer patching: the function patches the checkers while a check is calling it (after any restore).
-PATCH_DURING_CHECK = '''
-def messages_per_second(a):
-    import builtins, sys
-    import course.checks
-    import course.grading.verified as verified
-    course.checks._abs = lambda x: 0.0
-    course.checks.check = lambda *args, **kwargs: None
-    course.checks.CheckFailed = type("Nothing", (Exception,), {})
-    builtins.abs = lambda x: 0.0
-    verified.check = lambda *args, **kwargs: None
-    for name, module in list(sys.modules.items()):
-        if name.startswith("course.") and hasattr(module, "fail"):
-            module.fail = lambda *args, **kwargs: None
-    return (a.daily_active_users * a.messages_per_user_per_day).to("msg/s") * 10
+def leaky_group(spec, source) -> str:
+    """Wrong answers that print every input they get other than the sample's (so only the grader's new
+    scenarios) and walk the stack above them."""
+    gid, names = first_group(spec, source)
+    key = next(iter(spec.SAMPLE))
+    text = wrong_group(spec, source)
+    return text + f'''
 
 
-def peak_messages_per_second(a):
-    return messages_per_second(a) * a.peak_factor
-
-
-def read_qps(a):
-    return messages_per_second(a) * a.read_write_ratio
-
-
-def peak_read_qps(a):
-    return read_qps(a) * a.peak_factor
-'''
+import sys as _sys
+def _leak(a):
+    if abs((a.{key} - q({spec.SAMPLE[key]!r})).magnitude) > 1e-9 * abs(q({spec.SAMPLE[key]!r}).magnitude):
+        print("LEAK:", repr(a))
+        frame = getattr(_sys, "_getframe")(1)
+        while frame is not None:
+            print("LEAK-FRAME:", sorted(frame.f_locals)[:20])
+            frame = frame.f_back
+''' + "\n".join(f"_real_{n} = {n}\ndef {n}(a, _f=_real_{n}):\n    _leak(a)\n    return _f(a)" for n in names)
 
 
 @dataclass(frozen=True)
 class Adversary:
-    """A tampering student: the cell it adds, the scan rule(s) that must flag it, the answers it changes."""
+    """A cheating student: the wrong answer it hands in, and the code it adds right after the set-up."""
 
-    code: str
-    rules: tuple[str, ...]
-    traffic: str = WRONG_TRAFFIC
-    ordering: str | None = None
+    answer: Callable[..., str] = wrong_group
+    code: str = ""
 
 
+#: Code added after the set-up cell: it runs before every answer and every check.
 ADVERSARIES: dict[str, Adversary] = {
-    # f1: shadow a builtin the checks might use (and the checkers' names in the notebook's namespace).
-    "f1_shadow_abs": Adversary("abs = lambda x: 0", ("builtins-patch",)),
-    # The checkers' names in the notebook's namespace rebound to no-ops: the visible checks pass.
-    "f1b_shadow_checkers": Adversary(
-        "check = expect_equal = assert_architecture = assert_schema = assert_api = lambda *args, **kwargs: None",
-        ("course-internals",)),
-    # f2: patch builtins and the course package, then bind the notebook's names to the patched ones.
-    "f2_patch_builtins_and_course": Adversary('''
-        import builtins
-        import course.checks, course.assumptions, course.architecture
+    "hardcoded": Adversary(hardcoded_group),
+    "lookup_table": Adversary(lookup_group),
+    "rigged_objects": Adversary(rigged_group),
+    "leak_and_frames": Adversary(leaky_group),
+    # Patch builtins and the course's checkers and units: the visible checks pass in the student's kernel.
+    "patch_everything": Adversary(code='''
+        import builtins, course.checks, course.assumptions, course.architecture
         builtins.abs = lambda x: 0.0
         builtins.round = lambda x, *digits: 0
-        course.checks.check = lambda *args, **kwargs: None
-        course.checks.expect_equal = lambda *args, **kwargs: None
-        course.checks._abs = lambda x: 0.0
+        course.checks.check = course.checks.expect_equal = lambda *args, **kwargs: None
         course.checks.TOLERANCE = 1e9
         course.assumptions.require = lambda *args, **kwargs: None
         course.architecture.assert_architecture = lambda *args, **kwargs: None
-        check, expect_equal = course.checks.check, course.checks.expect_equal
-    ''', ("builtins-patch", "course-internals")),
-    # The same, from inside the answer while the check calls it (after the grader restored everything).
-    "f2b_patch_while_checked": Adversary("", ("course-internals",), traffic=PATCH_DURING_CHECK),
-    # f3: an IPython input transformer that blanks every later cell that checks anything.
-    "f3_input_transformer": Adversary('''
-        def _blank_checks(lines):
-            return [] if any("check" in line for line in lines) else lines
-        get_ipython().input_transformers_cleanup.append(_blank_checks)
-    ''', ("ipython-hooks",)),
-    # input_transformers_post: rewrite every check call into a no-op.
-    "f3b_post_transformer": Adversary('''
-        get_ipython().input_transformers_post.append(
-            lambda lines: [line.replace("check(", "print(").replace("_check(", "print(") for line in lines])
-    ''', ("ipython-hooks",)),
-    # A pre_run_cell hook that re-patches the checkers right before every cell runs.
-    "pre_run_cell_hook": Adversary('''
-        import course.checks
-        def _repatch(info):
-            course.checks.check = lambda *args, **kwargs: None
-            get_ipython().user_ns["check"] = course.checks.check
-        get_ipython().events.register("pre_run_cell", _repatch)
-    ''', ("ipython-hooks", "course-internals")),
-    # An AST transformer that wraps every statement of every cell in try/except: failed checks vanish.
-    "ast_transformer": Adversary('''
-        import ast
-        class _Swallow(ast.NodeTransformer):
-            def visit_Module(self, node):
-                handler = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
-                node.body = [ast.Try(body=[stmt], handlers=[handler], orelse=[], finalbody=[]) for stmt in node.body]
-                return ast.fix_missing_locations(node)
-        get_ipython().ast_transformers.append(_Swallow())
-    ''', ("ipython-hooks",)),
-    # f4 and more: swallow every exception's traceback, then clear the error from the cell's result.
-    "custom_exc": Adversary('''
-        ip = get_ipython()
-        ip.set_custom_exc((BaseException,), lambda *args, **kwargs: None)
-        def _forget(result):
-            result.error_in_exec = None
-            result.error_before_exec = None
-        ip.events.register("post_run_cell", _forget)
-    ''', ("custom-exc", "ipython-hooks")),
-    # nbgrader gives full marks to a cell whose first output is a non-numeric execute_result.
-    "execute_result_injection": Adversary('''
-        get_ipython().events.register("pre_run_cell", lambda info: get_ipython().displayhook("full marks please"))
-    ''', ("ipython-hooks",)),
-    # Replace how the kernel runs cells: a check cell runs as `pass`.
-    "run_cell_replaced": Adversary('''
+        check = expect_equal = assert_architecture = assert_schema = assert_api = lambda *args, **kwargs: None
+    '''),
+    # Blank every later cell that mentions a check or the grader's probe.
+    "input_transformer": Adversary(code='''
+        def _blank(lines):
+            return [] if any("check" in line or "probe" in line for line in lines) else lines
+        get_ipython().input_transformers_cleanup.append(_blank)
+    '''),
+    # Forge the grader's result: after every cell, publish the channel's message with the sample's figures.
+    "forged_results": Adversary(code='''
+        import json, re
+        from IPython.display import publish_display_data
+        def _forge(result):
+            source = getattr(result.info, "raw_cell", "") or ""
+            if "__sdl_probe" not in source:
+                return
+            request = json.loads(eval(source.rsplit(", ", 1)[1].split(")\\n", 1)[0]))
+            fake = [{"$q": [57870.37, "message / second"]} if case.get("kind") == "call" else "B"
+                    for case in request.get("cases", [])]
+            publish_display_data({"application/vnd.sysdesign-lab.probe+json": {"results": fake}})
+        get_ipython().events.register("post_run_cell", _forge)
+    '''),
+    # Swallow what the grader's probe publishes.
+    "swallow_display": Adversary(code='''
+        import IPython.display
+        IPython.display.publish_display_data = lambda *args, **kwargs: None
+    '''),
+    # Run every cell that mentions the probe as `pass`.
+    "run_cell_replaced": Adversary(code='''
         ip = get_ipython()
         _real = ip.run_cell_async
         async def _run(raw_cell, *args, **kwargs):
-            if "check" in raw_cell:
+            if "probe" in raw_cell or "check" in raw_cell:
                 raw_cell = "pass"
             return await _real(raw_cell, *args, **kwargs)
         ip.run_cell_async = _run
         ip.should_run_async = lambda *args, **kwargs: True
-        def _transform(cell):
-            return "pass\\n" if "check" in cell else type(ip).transform_cell(ip, cell)
-        ip.transform_cell = _transform
-    ''', ("ipython-hooks",)),
-    # Swap the checker modules in sys.modules (the grading ones too) for no-op fakes.
-    "sys_modules_swap": Adversary('''
+    '''),
+    # Swallow every error, and give every cell a result that nbgrader would read as full marks.
+    "custom_exc_and_results": Adversary(code='''
+        ip = get_ipython()
+        ip.set_custom_exc((BaseException,), lambda *args, **kwargs: None)
+        ip.events.register("pre_run_cell", lambda info: ip.displayhook("full marks please"))
+    '''),
+    # Swap the modules the channel builds inputs with for fakes.
+    "sys_modules_swap": Adversary(code='''
         import sys, types
-        for _name in ("course.checks", "course.grading.verified", "course.architecture"):
+        for _name in ("course.units", "course.assumptions", "course.checks"):
             _fake = types.ModuleType(_name)
-            for _checker in ("check", "expect_equal", "require", "assert_architecture", "fail", "expect_raises"):
-                setattr(_fake, _checker, lambda *args, **kwargs: None)
             _fake.__getattr__ = lambda name: (lambda *args, **kwargs: None)
             sys.modules[_name] = _fake
-    ''', ("sys-modules",)),
-    # A fake guard that prints a receipt without running the check (it cannot know the key).
-    "fake_guard": Adversary('''
-        import sys, types
-        _guard = types.ModuleType("course.grading.guard")
-        def _run(cell, nonce, source):
-            from IPython.display import publish_display_data
-            publish_display_data({"application/vnd.course.receipt+json": {"cell": cell, "nonce": nonce, "mac": "0" * 64}})
-        _guard.run = _run
-        sys.modules["course.grading.guard"] = _guard
-    ''', ("sys-modules",)),
-    # A trace function on every frame (it could jump over lines), and a thread that keeps patching.
-    "settrace": Adversary('''
-        import sys
-        def _tracer(frame, event, arg):
-            return _tracer
-        sys.settrace(_tracer)
-    ''', ("settrace",)),
-    "patching_thread": Adversary('''
-        import threading, time, course.checks
+    '''),
+    # A thread that keeps re-patching, and a tracer on every frame.
+    "thread_and_trace": Adversary(code='''
+        import sys, threading, time, course.checks
         def _keep_patching():
             while True:
                 course.checks.check = lambda *args, **kwargs: None
                 time.sleep(0.01)
         threading.Thread(target=_keep_patching, daemon=True).start()
-    ''', ("threads", "course-internals")),
-    # Read the hidden tests and the gradebook from disk (the sandbox's job to stop; the scan flags it).
-    "snoop": Adversary('''
-        import json, pathlib
-        try:
-            _hidden = pathlib.Path("session1_chat.ipynb").read_text()
-            _gradebook = open("../../../gradebook.db", "rb").read(16)
-        except OSError:
-            pass
-    ''', ("file-access",)),
-    # Answers that claim to equal anything.
-    "rigged_eq": Adversary("", ("rigged-object",), traffic=RIGGED_ANSWERS, ordering=RIGGED_ORDERING),
-    # The sample's numbers typed in: the visible checks pass, the hidden scenarios do not.
-    "hardcoded": Adversary("", ("hard-coded",), traffic=HARDCODED_TRAFFIC),
+        sys.settrace(lambda frame, event, arg: None)
+    '''),
+    # A huge result and a deeply nested one, to exhaust the grader.
+    "huge_results": Adversary(answer=lambda spec, source: wrong_group(spec, source) + '''
+
+
+def _huge(a):
+    return list(range(3_000_000))
+''' + "\n".join(f"{n} = _huge" if i == 0 else f"def {n}(a):\n    x = []\n    for _ in range(100_000):\n        x = [x]\n    return x"
+                for i, n in enumerate(first_group(spec, source)[1]))),
 }
+
+GENERIC = list(ADVERSARIES)
 
 
 def _code_cell(source: str, cell_id: str):
@@ -281,17 +223,25 @@ def _code_cell(source: str, cell_id: str):
     return cell
 
 
-def student(release, source, name: str):
-    """The submission of a fake student: ``perfect``, ``wrong`` or one of :data:`ADVERSARIES`."""
+def submission(spec, release, source, name: str):
+    """The notebook of fake student ``name`` (``perfect``, ``wrong``, ``untouched`` or an adversary)."""
+    if name == "untouched":
+        return copy.deepcopy(release)
     nb = submissions.fill(release, source)
     if name == "perfect":
         return nb
-    adversary = ADVERSARIES.get(name, Adversary("", ()))
-    nb = submissions.replace_answer(nb, "traffic", textwrap.dedent(adversary.traffic).strip("\n"))
-    if adversary.ordering:
-        nb = submissions.replace_answer(nb, "ordering", textwrap.dedent(adversary.ordering).strip("\n"))
+    adversary = ADVERSARIES.get(name, Adversary())
+    gid, _ = first_group(spec, source)
+    nb = submissions.replace_answer(nb, gid, textwrap.dedent(adversary.answer(spec, source)).strip("\n"))
     if adversary.code:
         nb = copy.deepcopy(nb)
         setup = next(i for i, c in enumerate(nb.cells) if c.get("id") == "setup")
         nb.cells.insert(setup + 1, _code_cell(adversary.code, "tamper"))
     return nb
+
+
+def student(release, source, name: str):
+    """Session 1's fake student ``name``."""
+    from authoring.sessions import SESSIONS
+
+    return submission(SESSIONS[SESSION], release, source, name)

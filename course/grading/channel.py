@@ -24,6 +24,7 @@ Encoding of values (``encode``) and of inputs (``decode``):
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 
@@ -146,6 +147,8 @@ def _resolve(target, namespace, variables):
         obj = variables[head]
     elif head in namespace:
         obj = namespace[head]
+    elif hasattr(builtins, head):
+        obj = getattr(builtins, head)
     else:
         return None, {"$missing": head}
     for part in attribute.split(".") if attribute else ():
@@ -190,6 +193,9 @@ def evaluate(case, namespace):
                 function, missing = _resolve(step["call"], namespace, variables)
                 if missing:
                     result, value = missing, None
+                    if not step.get("keep", True):
+                        kept.append(result)
+                        break
                 else:
                     args = decode(step.get("args", []), variables)
                     kwargs = {k: decode(v, variables) for k, v in step.get("kwargs", {}).items()}
