@@ -1,6 +1,7 @@
 """Feedback pages without MathJax from a CDN (course.offline) and private submissions (course.exchange).
 
-The JupyterHub class test (tests/hub) checks both for real, with Unix accounts; these run anywhere.
+The JupyterHub class test (tests/hub) checks both for real, with Unix accounts; these run anywhere. The
+collect that knows who submitted (course.exchange.VerifiedCollect) has its own: tests/test_exchange_collect.py.
 """
 
 from __future__ import annotations

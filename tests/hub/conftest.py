@@ -248,11 +248,14 @@ def hub() -> Iterator[Hub]:
 
 
 def _install_course(user: str) -> None:
-    """The instructor's course folder: the repository's nbgrader config and session sources, theirs."""
+    """The instructor's course folder, theirs: the repository's nbgrader config, the session sources and
+    the session specs (``authoring/``: the grader takes each session's hidden cases from them)."""
     account = pwd.getpwnam(user)
     course = Path(account.pw_dir) / COURSE_DIR
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source", course / "source", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for folder in ("source", "authoring"):
+        shutil.copytree(ROOT / folder, course / folder,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     for path in [course, *course.rglob("*")]:
         os.chown(path, account.pw_uid, account.pw_gid)

@@ -5,15 +5,23 @@ The instructor releases a session from the Formgrader; both students fetch it; s
 question (the solutions), student 2 hands it in untouched; the instructor collects, autogrades, generates
 and releases feedback; each student fetches their own. Then what must stay private is checked: a student
 cannot open another student's server, submission, home or feedback, nor the instructor's gradebook, and
-only the instructor has the Formgrader. The steps and their timings are written to
-``test-artifacts/hub/class-loop.txt``.
+only the instructor has the Formgrader. Before the collect, student 2 also tries to cheat it with their own
+Unix account: a folder in student 1's name with a later timestamp, links to the instructor's gradebook and
+solutions and to /dev/zero in their own submission, a FIFO, a folder name the collect cannot read. The
+collect (course.exchange.VerifiedCollect) must refuse or skip each of them and still collect everyone's
+own work. The steps and their timings are written to ``test-artifacts/hub/class-loop.txt``.
 """
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
+import os
+import pwd
 import re
+import shlex
+import stat
 import time
 from pathlib import Path
 
@@ -21,6 +29,7 @@ import nbformat
 import pytest
 
 from course import submissions
+from course.exchange import read_collect_report
 from tests.hub.conftest import ARTIFACTS, COURSE_DIR, COURSE_ID, INSTRUCTOR, PREFIX, ROOT, STUDENTS, Hub, run_as
 
 pytestmark = pytest.mark.hub
@@ -100,8 +109,12 @@ def loop(hub: Hub) -> dict:
         _ok(hub.server(student, "POST", "assignments/submit", data={"course_id": COURSE_ID, "assignment_id": SESSION}))
         log.step(f"{student}: submitted")
 
-    _ok(hub.server(INSTRUCTOR, "POST", f"{assignment}/collect"))
-    log.step(f"{INSTRUCTOR}: collected the submissions")
+    cheats = _cheat_the_collect(BLANK, victim=SOLVER)
+    log.step(f"{BLANK}: as their Unix account, made {len(cheats['folders'])} folders in inbound/ to cheat the collect")
+
+    collected = _ok(hub.server(INSTRUCTOR, "POST", f"{assignment}/collect"))
+    (ARTIFACTS / "collect.log").write_text(collected.get("log") or "")
+    log.step(f"{INSTRUCTOR}: collected the submissions (its log: collect.log)")
     for student in STUDENTS:
         _ok(hub.server(INSTRUCTOR, "POST", f"formgrader/api/submission/{SESSION}/{student}/autograde"))
         log.step(f"{INSTRUCTOR}: autograded {student}")
@@ -121,7 +134,37 @@ def loop(hub: Hub) -> dict:
         page = f"api/contents/{SESSION}/feedback/{folders[0]['name']}/{SESSION}.html"
         feedback[student] = _result(hub.server(student, "GET", page, params={"format": "text"}))["content"]
         log.step(f"{student}: fetched feedback ({len(feedback[student]) // 1024} KB of HTML)")
-    return {"listed": listed, "scores": scores, "feedback": feedback, "log": log}
+    return {"listed": listed, "scores": scores, "feedback": feedback, "log": log,
+            "cheats": cheats, "collect_log": collected.get("log") or ""}
+
+
+def _cheat_the_collect(cheat: str, victim: str) -> dict:
+    """What a student can do to nbgrader's collect with their own Unix account (run as ``cheat``)."""
+    inbound = PREFIX / "exchange" / COURSE_ID / "inbound"
+    course = Path(f"~{INSTRUCTOR}").expanduser() / COURSE_DIR
+    later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).strftime(
+        "%Y-%m-%d %H:%M:%S.%f UTC")
+    folders = {
+        "forged": f"{victim}+{SESSION}+{later}+forged",  # the victim's name, the cheat's bad notebook
+        "links": f"{cheat}+{SESSION}+{later}+links",  # the cheat's own, with links to the instructor's files
+        "unreadable": f"{victim}+{SESSION}+next tuesday+x",  # stops nbgrader's own collect altogether
+        "symlink": f"{victim}+{SESSION}+{later}+symlink",  # a link to the cheat's folder
+    }
+    targets = {"gradebook.db": course / "gradebook.db", f"{SESSION}-solutions.ipynb":
+               course / "source" / SESSION / f"{SESSION}.ipynb", "source": course / "source", "zero": "/dev/zero"}
+    q = {key: shlex.quote(str(inbound / name)) for key, name in folders.items()}
+    script = [
+        "set -eu",
+        f'cache=$(ls -d "$HOME/.local/share/jupyter/nbgrader_cache/{COURSE_ID}/{cheat}+{SESSION}+"* | head -n 1)',
+        f'mkdir {q["forged"]} {q["links"]} {q["unreadable"]}',
+        *(f'cp "$cache"/* {q[key]}/' for key in ("forged", "links", "unreadable")),
+        *(f'ln -s {shlex.quote(str(target))} {q["links"]}/{shlex.quote(name)}' for name, target in targets.items()),
+        f'mkfifo {q["links"]}/pipe',
+        f'ln -s {q["links"]} {q["symlink"]}',
+    ]
+    made = run_as(cheat, "sh", "-c", "\n".join(script))
+    assert made.returncode == 0, made.stderr
+    return {"folders": folders, "links": sorted(targets), "course": course}
 
 
 def test_both_students_fetch_the_released_session(loop: dict) -> None:
@@ -168,7 +211,8 @@ def test_students_cannot_open_each_others_work_or_the_gradebook(hub: Hub, loop: 
 
     # On disk, as the Unix account of student 2.
     inbound = PREFIX / "exchange" / COURSE_ID / "inbound"
-    submitted = sorted(inbound.glob(f"{SOLVER}+{SESSION}+*"))
+    solver_uid = pwd.getpwnam(SOLVER).pw_uid
+    submitted = [p for p in inbound.glob(f"{SOLVER}+{SESSION}+*") if p.lstat().st_uid == solver_uid]
     assert len(submitted) == 1, submitted
     solver_home = Path(f"~{SOLVER}").expanduser()
     instructor_course = Path(f"~{INSTRUCTOR}").expanduser() / COURSE_DIR
@@ -206,3 +250,45 @@ def _disabled_lab_extensions(hub: Hub, user: str) -> list[str]:
     assert page.status_code == 200, page.status_code
     data = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page.text, re.S)
     return json.loads(data.group(1)).get("disabledExtensions", [])
+
+
+def test_collect_takes_each_submission_from_its_own_account_and_only_regular_files(loop: dict) -> None:
+    cheats, collect_log = loop["cheats"], loop["collect_log"]
+    folders, course = cheats["folders"], cheats["course"]
+    inbound = PREFIX / "exchange" / COURSE_ID / "inbound"
+    submitted = course / "submitted"
+
+    # The folder in student 1's name is refused, naming its real owner; student 1's own is collected.
+    refusals = [line for line in collect_log.splitlines() if line.startswith("[ERROR] Refused")]
+    forged = [line for line in refusals if folders["forged"] in line]
+    assert len(forged) == 1 and f"belongs to Unix account {BLANK}" in forged[0], collect_log
+    assert any(folders["unreadable"] in line and "cannot be read" in line for line in refusals), collect_log
+    assert any(folders["symlink"] in line and "symbolic link" in line for line in refusals), collect_log
+    solver_uid = pwd.getpwnam(SOLVER).pw_uid
+    [own] = [p for p in inbound.glob(f"{SOLVER}+{SESSION}+*") if p.lstat().st_uid == solver_uid]
+    assert (submitted / SOLVER / SESSION / f"{SESSION}.ipynb").read_bytes() == (own / f"{SESSION}.ipynb").read_bytes()
+    # (and test_autograde_scores_the_solver_fully_and_the_blank_submission_zero: student 1 earns every point)
+
+    # Nothing of the instructor's, and nothing but small regular files, reached submitted/.
+    instructor_files = {(course / "gradebook.db").read_bytes(),
+                        (course / "source" / SESSION / f"{SESSION}.ipynb").read_bytes()}
+    for path in submitted.rglob("*"):
+        mode = path.lstat().st_mode
+        assert stat.S_ISREG(mode) or stat.S_ISDIR(mode), f"{path} is a {stat.filemode(mode)}"
+        if stat.S_ISREG(mode):
+            assert path.stat().st_size < 2_000_000, f"{path}: {path.stat().st_size} bytes"
+            assert path.read_bytes() not in instructor_files, f"{path} is a copy of an instructor's file"
+    cheat_folder = inbound / folders["links"]
+    regular = sorted(n for n in os.listdir(cheat_folder) if stat.S_ISREG((cheat_folder / n).lstat().st_mode))
+    assert sorted(os.listdir(submitted / BLANK / SESSION)) == regular
+
+    # The collect report says what was refused and what was skipped.
+    by_folder = {entry["folder"]: entry for entry in read_collect_report(course, SESSION)}
+    assert by_folder[folders["forged"]]["decision"] == "refused"
+    assert by_folder[folders["forged"]]["owner"] == BLANK
+    links = by_folder[folders["links"]]
+    assert links["decision"] == "collected" and links["student"] == BLANK
+    assert {s["path"]: s["kind"] for s in links["skipped"]} == {
+        **{name: "symbolic link" for name in cheats["links"]}, "pipe": "FIFO"}
+    loop["log"].step(f"collect: refused {len(refusals)} folders, skipped {len(links['skipped'])} links and FIFOs of "
+                     f"{BLANK}, collected {SOLVER}'s own submission")
