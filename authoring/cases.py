@@ -34,7 +34,7 @@ def estimate_cases(names: Sequence[str], sample: Mapping[str, str], templates: M
 
     def source(rng: random.Random) -> list[Case]:
         scenarios = [("the sample scenario", dict(sample), False)]
-        scenarios += [(f"a new scenario ({index + 1})", fresh_scenario(template, rng), True)
+        scenarios += [(f"a new scenario ({index + 1})", fresh_scenario(template, rng, keep=keep), True)
                       for index, template in enumerate(templates.values())]
         cases = []
         for name in names:

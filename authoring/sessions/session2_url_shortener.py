@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
+import random
 import textwrap
 
+from course.api import find_endpoint
+from course.checks import fail
+from course.grading.cases import Case, as_bytes, ref, step
+from course.grading.compare import exact, same
+from course.schema import parse_schema
+
+from ..cases import text_cases
 from ..cells import Cell
 from ..sections import (
-    Estimate, algorithm, api_design, deep_dive, detailed_design_intro, estimates, estimates_with_whole_numbers,
-    estimation_intro, header, high_level_design, multiple_choice, reference_card, requirements, schema_design,
-    what_if, with_checks, wrap_up,
+    Estimate, algorithm, api_design, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
+    high_level_design, multiple_choice, reference_card, requirements, schema_design, what_if, with_checks, wrap_up,
 )
 
 ID = "session2_url_shortener"
@@ -157,17 +165,26 @@ CREATE TABLE click_stats (
 REDIRECT_QUERY = "SELECT long_url, expires_at FROM urls WHERE short_code = ?"
 OWNER_QUERY = "SELECT short_code, long_url, created_at FROM urls WHERE owner_id = ? ORDER BY created_at DESC LIMIT 20"
 
-NO_COUNTER_ON_URLS = '''
-from course.checks import fail as _fail
-from course.schema import parse_schema as _parse_schema
-_urls = _parse_schema(schema_sql).table("urls")
 _COUNTER_WORDS = {"click", "clicks", "count", "counts", "counter", "hit", "hits", "visit", "visits", "view",
                   "views", "redirects"}
-_counters = [c.name for c in _urls.columns if _COUNTER_WORDS & set(c.name.lower().split("_"))]
-if _counters:
-    _fail(f"schema: the urls row holds a click counter ({', '.join(_counters)}): at 579 K redirects a second, "
-          "every click would update a hot row; count clicks in a separate table fed by the analytics pipeline")
-'''
+
+
+def no_click_counter_on_urls(schema_sql: str) -> None:
+    """At grading (hidden): no click counter in the urls row. Raises CheckFailed with the student's message.
+
+    DDL that does not parse, or has no urls table, is left to assert_schema (the same answer fails there).
+    """
+    try:
+        urls = parse_schema(schema_sql).table("urls")
+    except Exception:  # noqa: BLE001 - assert_schema, checked first, already names the syntax error
+        return
+    if urls is None:
+        return
+    counters = [c.name for c in urls.columns if _COUNTER_WORDS & set(c.name.lower().split("_"))]
+    if counters:
+        fail(f"schema: the urls row holds a click counter ({', '.join(counters)}): at 579 K redirects a second, "
+             "every click would update a hot row; count clicks in a separate table fed by the analytics pipeline")
+
 
 API = '''
 POST   /api/v1/shorten                     body: long_url, custom_alias, expires_at
@@ -190,6 +207,25 @@ if not any("expir" in name or "ttl" in name for name in fields):
     fail(f"api: {{shorten}} takes no expiry (its parameters: {{', '.join(fields) or 'none'}}): add expires_at")
 print(f"✓ api: {{shorten}} takes a custom alias and an expiry")
 '''
+
+
+def shorten_takes_alias_and_expiry(api_spec: str) -> None:
+    """At grading: what SHORTEN_FIELDS checks in the notebook (the test cell's code does not run at grading).
+
+    An API that does not parse, or has no shorten endpoint, is left to assert_api (the same answer fails there).
+    """
+    try:
+        shorten = find_endpoint(api_spec, "POST", SHORTEN)
+    except Exception:  # noqa: BLE001 - assert_api, checked first, already names the problem
+        return
+    if shorten is None:
+        return
+    fields = [name.lower() for name in shorten.query + shorten.body]
+    if not any("alias" in name for name in fields):
+        fail(f"api: {shorten} takes no custom alias (its parameters: {', '.join(fields) or 'none'}): add custom_alias")
+    if not any("expir" in name or "ttl" in name for name in fields):
+        fail(f"api: {shorten} takes no expiry (its parameters: {', '.join(fields) or 'none'}): add expires_at")
+
 
 BASE62 = '''
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # digit value = position
@@ -242,40 +278,70 @@ expect_raises(base62_decode, "abc-123")
 public_checks_passed("base62")
 '''
 
-BASE62_HIDDEN = '''
-import random as _random
-from course.checks import expect_raises as _expect_raises, fail as _fail
-_A = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: The digits in value order, used here only to make up inputs (random codes to decode), never answers.
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_DIGIT_HINT = ("the digits are 0-9, then a-z, then A-Z (\"a\" is 10, \"Z\" is 61), most significant first; "
+               "use whole-number arithmetic (divmod, * 62), never floats, so huge numbers stay exact")
+_BAD_INPUT_HINT = "bad input raises a ValueError whose message says what is wrong with it"
 
 
-def _ref_encode(n):
-    out = ""
-    while True:
-        n, d = divmod(n, 62)
-        out = _A[d] + out
-        if n == 0:
-            return out
+def _round_trip(expected, got, case: Case) -> str | None:
+    """``[base62_encode(n), base62_decode(that code)]``: decode must give ``n`` back. Judged only where the
+    student's own encode gave the right code; a wrong code is base62_encode's failure, counted there."""
+    if not (isinstance(got, list) and isinstance(expected, list) and len(got) == len(expected) == 2):
+        return exact(_DIGIT_HINT)(expected, got, case)
+    if not same(expected[0], got[0]):
+        return None
+    return exact(_DIGIT_HINT)(expected, got, case)
 
 
-_rng = _random.Random(20261126)
-_numbers = list(range(200)) + [62**k + d for k in range(1, 12) for d in (-1, 0, 1)]
-_numbers += [_rng.randrange(62**7) for _ in range(300)] + [_rng.getrandbits(_rng.randint(40, 256)) for _ in range(200)]
-for _n in _numbers:
-    _code = base62_encode(_n)
-    if _code != _ref_encode(_n):
-        _fail(f"base62_encode({_n}): expected {_ref_encode(_n)!r}, got {_code!r}")
-    if base62_decode(_code) != _n:
-        _fail(f"base62_decode({_code!r}): expected {_n}, got {base62_decode(_code)!r}")
-for _ in range(300):
-    _code = "".join(_rng.choice(_A) for _ in range(_rng.randint(1, 20)))
-    _want = sum(_A.index(c) * 62**i for i, c in enumerate(reversed(_code)))
-    if base62_decode(_code) != _want:
-        _fail(f"base62_decode({_code!r}): expected {_want}, got {base62_decode(_code)!r}")
-for _bad in (-1, -62**7, 3.0, 1e3, "12", None, [1]):
-    _expect_raises(base62_encode, _bad)
-for _bad in ("", "abc def", " abc", "ab_c", "abc=", "é", "١٢", 12, None, b"abc"):
-    _expect_raises(base62_decode, _bad)
-'''
+def _short(n: int) -> str:
+    return str(n) if n < 10**20 else f"{n} (a {n.bit_length()}-bit number)"
+
+
+def base62_cases(rng: random.Random) -> list[Case]:
+    """The visible examples; encode on small, boundary (62**k - 1, 62**k, 62**k + 1), 7-character and huge
+    numbers; decode on boundary and random codes (leading zeros too); round trips; bad input that must raise."""
+
+    def encode(n, *, hidden=True, bad=False) -> Case:
+        shown = _short(n) if type(n) is int else repr(n)
+        return Case("call", "base62_encode", args=(n,), label=f"base62_encode({shown})", group="base62_encode",
+                    hidden=hidden, compare=exact(_BAD_INPUT_HINT if bad else _DIGIT_HINT))
+
+    def decode(code, *, hidden=True, bad=False, shown=None) -> Case:
+        return Case("call", "base62_decode", args=(code,), label=f"base62_decode({shown or repr(code)})",
+                    group="base62_decode", hidden=hidden, compare=exact(_BAD_INPUT_HINT if bad else _DIGIT_HINT))
+
+    def round_trip(n, *, hidden=True) -> Case:
+        return Case("script", label=f"round trip of {_short(n)}: base62_decode(base62_encode(n))",
+                    group="base62_decode", hidden=hidden, compare=_round_trip,
+                    steps=(step("base62_encode", n, let="code"), step("base62_decode", ref("code"))))
+
+    cases = [encode(n, hidden=False) for n in (0, 61, 62, 62**7 - 1)]
+    cases += [decode("10", hidden=False), decode("1000000", hidden=False), round_trip(2**64, hidden=False)]
+    cases += [encode(-1, hidden=False, bad=True), encode(2.5, hidden=False, bad=True)]
+    cases += [decode("", hidden=False, bad=True), decode("abc-123", hidden=False, bad=True)]
+
+    boundaries = [62**k + d for k in range(1, 12) for d in (-1, 0, 1)]
+    numbers = sorted(rng.sample(range(1, 200), 15)) + boundaries
+    numbers += [rng.randrange(62**6, 62**7) for _ in range(15)] + [rng.randrange(62**7) for _ in range(10)]
+    numbers += [rng.getrandbits(rng.randint(40, 256)) for _ in range(25)]
+    cases += [encode(n) for n in numbers]
+
+    codes = [c for k in range(1, 12) for c in ("Z" * k, "1" + "0" * k, "1" + "0" * (k - 1) + "1")]
+    codes += ["0", "00", "007", "0Zz"]
+    codes += ["".join(rng.choice(_DIGITS) for _ in range(rng.randint(1, 20))) for _ in range(40)]
+    cases += [decode(code) for code in codes]
+    cases += [round_trip(n) for n in rng.sample(boundaries, 6) + rng.sample(numbers[-25:], 10)]
+
+    cases += [encode(n, bad=True) for n in (-62**7, -rng.randint(2, 10**12), 3.0, 1e3, "12", None, [1])]
+    spoiled = "".join(rng.choice(_DIGITS) for _ in range(8))
+    at = rng.randrange(len(spoiled) + 1)
+    cases += [decode(code, bad=True) for code in ("abc def", " abc", "ab_c", "abc=", "é", "١٢", 12, None,
+                                                  spoiled[:at] + rng.choice("-_+/=.~ ") + spoiled[at:])]
+    cases.append(decode(as_bytes(b"abc"), bad=True, shown="b'abc'"))
+    return cases
+
 
 COLLISIONS = '''
 import math
@@ -313,33 +379,57 @@ public_checks_passed("collisions")
 '''
 
 
-COLLISIONS_HIDDEN = '''
-import math as _math
-import random as _random
-from course.checks import fail as _fail
-_rng = _random.Random(20261127)
-for _ in range(200):
-    _base, _length = _rng.choice([2, 10, 16, 26, 36, 62, 64]), _rng.randint(0, 12)
-    if key_space(_base, _length) != _base**_length:
-        _fail(f"key_space({_base}, {_length}): expected {_base**_length}, got {key_space(_base, _length)!r}")
-for _ in range(500):
-    _space = _rng.choice([365, 16**7, 62**6, 62**7, _rng.randint(2, 10**15)])
-    _n = _rng.choice([0, 1, 2, _rng.randint(2, 100), _rng.randint(2, 10**7)])
-    _want = -_math.expm1(-_n * (_n - 1) / (2 * _space))
-    _got = collision_probability(_n, _space)
-    if not _math.isclose(_got, _want, rel_tol=1e-6, abs_tol=1e-12):
-        _fail(f"collision_probability({_n}, {_space}): expected {_want:.9g}, got {_got!r}")
-    _p = _rng.uniform(0.01, 0.99)
-    _want = _math.sqrt(2 * _space * _math.log(1 / (1 - _p)))
-    _got = urls_until_collision(_space, _p)
-    if not abs(_got - _want) <= max(1.0, 1e-3 * _want):
-        _fail(f"urls_until_collision({_space}, p={_p:.3f}): expected about {_want:,.1f}, got {_got!r}")
-for _space in (365, 16**7, 62**7, 10**12):
-    _want = _math.sqrt(2 * _space * _math.log(2))
-    if not abs(urls_until_collision(_space) - _want) <= max(1.0, 1e-3 * _want):
-        _fail(f"urls_until_collision({_space}) with the default p = 0.5: expected about {_want:,.1f}, "
-              f"got {urls_until_collision(_space)!r}")
-'''
+def _number_near(close, wanted: str):
+    """A number (int or float) that ``close(want, got)`` accepts; errors, missing names and other types as
+    :func:`exact` words them. ``wanted`` formats the reference's value for the message."""
+
+    def compare(expected, got, case: Case) -> str | None:
+        numbers = (int, float)
+        if type(expected) in numbers and type(got) in numbers:
+            try:
+                if (type(got) is int or math.isfinite(got)) and close(expected, got):
+                    return None
+            except OverflowError:  # an int too large for a float: certainly not near
+                pass
+            return f"{case.label}: expected {wanted.format(expected)}, got {got!r}"
+        return exact()(expected, got, case)
+
+    return compare
+
+
+_PROBABILITY = _number_near(lambda want, got: math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-12), "{:.9g}")
+_URLS = _number_near(lambda want, got: abs(got - want) <= max(1.0, 1e-3 * abs(want)), "about {:,.1f}")
+_KEY_SPACE_HINT = "alphabet_size ** length, an int (math.pow gives a float, inexact beyond 2**53)"
+
+
+def collisions_cases(rng: random.Random) -> list[Case]:
+    """The visible examples, then random alphabets and lengths, spaces, key counts and probabilities:
+    key_space exactly, collision_probability within 1e-6 (relative), urls_until_collision within 0.1 % (or 1)."""
+
+    def key_space(base, length, hidden=True) -> Case:
+        return Case("call", "key_space", args=(base, length), label=f"key_space({base}, {length})", group="key_space",
+                    hidden=hidden, compare=exact(_KEY_SPACE_HINT))
+
+    def probability(n, space, hidden=True) -> Case:
+        return Case("call", "collision_probability", args=(n, space), label=f"collision_probability({n}, {space})",
+                    group="collision_probability", hidden=hidden, compare=_PROBABILITY)
+
+    def urls(space, *p, hidden=True) -> Case:
+        shown = f"urls_until_collision({space}" + (f", p={p[0]:.6g})" if p else ") with the default p = 0.5")
+        return Case("call", "urls_until_collision", args=(space, *p), label=shown, group="urls_until_collision",
+                    hidden=hidden, compare=_URLS)
+
+    cases = [key_space(16, 7, False), key_space(62, 7, False), probability(23, 365, False),
+             probability(10_000, 16**7, False), urls(16**7, hidden=False), urls(62**7, hidden=False)]
+    cases += [key_space(rng.choice([2, 10, 16, 26, 36, 62, 64]), rng.randint(0, 12)) for _ in range(40)]
+    cases += [key_space(62, 11), key_space(62, 12)]  # past 2**53: a float is no longer exact
+    for _ in range(60):
+        space = rng.choice([365, 16**7, 62**6, 62**7, rng.randint(2, 10**15)])
+        n = rng.choice([0, 1, 2, rng.randint(2, 100), rng.randint(2, 10**7)])
+        cases += [probability(n, space), urls(space, rng.uniform(0.01, 0.99))]
+    cases += [urls(space) for space in (365, 16**7, 62**7, 10**12)]
+    return cases
+
 
 KEY_RANGES = '''
 class RangeAllocator:
@@ -394,55 +484,48 @@ expect_equal("codes of servers a, b, a, a, a, b", codes,
 public_checks_passed("key ranges")
 '''
 
-KEY_RANGES_HIDDEN = '''
-import random as _random
-from course.checks import fail as _fail
+_CODES_HINT = ("each server spends its own block, id after id, and asks the allocator for the next block only "
+               "when its block is used up; the codes are base62_encode of the ids (check base62 first)")
 
 
-class _Recorder:
-    """Stands between one server and the shared allocator, noting the blocks that server received."""
+def key_ranges_cases(rng: random.Random) -> list[Case]:
+    """The visible examples; allocators of random block sizes and starts; then servers sharing one allocator,
+    each asking for its first code in the order it was made, then random next_code calls. Codes are compared
+    with the reference's, which pins disjoint consecutive blocks, ids in order, and a new block only when
+    the current one is used up."""
+    start7 = 62**6
+    cases = [
+        Case("script", label="RangeAllocator(block_size=3, start=62**6): two blocks", group="RangeAllocator",
+             steps=(step("RangeAllocator", block_size=3, start=start7, let="shared", keep=False),
+                    step("shared.next_block"), step("shared.next_block"))),
+        Case("script", label="servers a, b sharing RangeAllocator(block_size=3, start=62**6): a, b, a, a, a, b",
+             group="CodeServer", compare=exact(_CODES_HINT),
+             steps=(step("RangeAllocator", block_size=3, start=start7, let="shared", keep=False),
+                    step("CodeServer", ref("shared"), let="a", keep=False),
+                    step("CodeServer", ref("shared"), let="b", keep=False),
+                    *(step(f"{name}.next_code") for name in "abaaab"))),
+    ]
+    for trial in range(6):
+        size, start = rng.randint(1, 40), rng.choice([0, 1, start7, rng.randrange(10**12)])
+        made = (step("RangeAllocator", size, let="shared", keep=False) if trial == 0
+                else step("RangeAllocator", size, start, let="shared", keep=False))
+        shown = f"RangeAllocator({size})" if trial == 0 else f"RangeAllocator({size}, {start})"
+        blocks = rng.randint(2, 5)
+        cases.append(Case("script", label=f"{shown}: {blocks} blocks", group="RangeAllocator", hidden=True,
+                          steps=(made, *(step("shared.next_block") for _ in range(blocks)))))
+    for size in (1, rng.randint(2, 3), rng.randint(3, 6), rng.randint(5, 10), rng.randint(12, 40)):
+        start = rng.choice([0, 1, start7, rng.randrange(10**12)])
+        servers = "abcde"[: rng.randint(2, 5)]
+        mixed = [rng.choice(servers) for _ in range(36)]
+        cases.append(Case(
+            "script", group="CodeServer", hidden=True, compare=exact(_CODES_HINT),
+            label=(f"servers {', '.join(servers)} sharing RangeAllocator({size}, {start}), each asked once in that "
+                   f"order, then {''.join(mixed)}"),
+            steps=(step("RangeAllocator", size, start, let="shared", keep=False),
+                   *(step("CodeServer", ref("shared"), let=name, keep=False) for name in servers),
+                   *(step(f"{name}.next_code") for name in [*servers, *mixed]))))
+    return cases
 
-    def __init__(self, shared):
-        self.shared, self.blocks = shared, []
-
-    def next_block(self):
-        block = self.shared.next_block()
-        self.blocks.append(block)
-        return block
-
-    def __getattr__(self, name):  # block_size and anything else the server may read
-        return getattr(self.shared, name)
-
-
-_rng = _random.Random(20261128)
-for _trial in range(40):
-    _size, _start = _rng.randint(1, 40), _rng.choice([0, 1, 62**6, _rng.randrange(10**12)])
-    _shared = RangeAllocator(_size, _start)
-    _proxies = [_Recorder(_shared) for _ in range(_rng.randint(2, 8))]
-    _servers = [CodeServer(p) for p in _proxies]
-    _issued = [[] for _ in _servers]
-    for _ in range(_rng.randint(50, 400)):
-        _k = _rng.randrange(len(_servers))
-        _issued[_k].append(_servers[_k].next_code())
-    _all = [c for codes in _issued for c in codes]
-    if len(set(_all)) != len(_all):
-        _dupe = next(c for c in _all if _all.count(c) > 1)
-        _fail(f"trial {_trial}: code {_dupe!r} was handed out twice (block size {_size}, {len(_servers)} servers)")
-    _blocks = sorted((b for p in _proxies for b in p.blocks), key=lambda b: b.start)
-    for _i, _b in enumerate(_blocks):
-        if _b != range(_start + _i * _size, _start + (_i + 1) * _size):
-            _fail(f"trial {_trial}: block {_i} should be range({_start + _i * _size}, {_start + (_i + 1) * _size}), "
-                  f"got {_b!r} (block size {_size}, start {_start})")
-    for _k, (_proxy, _codes) in enumerate(zip(_proxies, _issued)):
-        _ids = [i for b in _proxy.blocks for i in b]
-        for _j, _code in enumerate(_codes):
-            if base62_decode(_code) != _ids[_j]:
-                _fail(f"trial {_trial}: code {_j} of server {_k} decodes to {base62_decode(_code)}, expected id "
-                      f"{_ids[_j]}: ids come from the server's own blocks, in order")
-        if len(_proxy.blocks) > max(1, -(-len(_codes) // _size)):
-            _fail(f"trial {_trial}: server {_k} took {len(_proxy.blocks)} blocks of {_size} for {len(_codes)} codes: "
-                  "ask for a new block only when the current one is used up")
-'''
 
 DEEP_DIVE = [
     ("hot_urls", "How would you handle a link that suddenly gets millions of clicks?",
@@ -492,10 +575,10 @@ def cells() -> list[Cell]:
         *estimates("traffic", "Traffic",
                    "How many links are created and how many redirects are served per second, on average and at "
                    "the peak? Redirects are counted in `click` (a click on a short link is one redirect).",
-                   TRAFFIC, HIDDEN, points=2),
+                   TRAFFIC, HIDDEN, points=2, sample=SAMPLE),
         *estimates("storage", "Storage",
                    "How many bytes do the links take per day, for the whole retention period, and with every "
-                   "replica? A stored link is its URL plus its metadata.", STORAGE, HIDDEN, points=2),
+                   "replica? A stored link is its URL plus its metadata.", STORAGE, HIDDEN, points=2, sample=SAMPLE),
         *estimates("cache_and_bandwidth", "Cache and bandwidth",
                    _text("""
                    The 80/20 rule: a small share of links gets most clicks, so cache the links behind
@@ -504,17 +587,18 @@ def cells() -> list[Cell]:
                    worth of a daily rate. It is an upper bound: a hot link is cached once, however often it
                    is clicked. Then the bytes of redirect responses leaving the servers (for a network link,
                    in bits: `fmt(x.to('Gbit/s'))`).
-                   """), CACHE_AND_BANDWIDTH, HIDDEN, points=2),
-        *estimates_with_whole_numbers(
+                   """), CACHE_AND_BANDWIDTH, HIDDEN, points=2, sample=SAMPLE),
+        *estimates(
             "key_space", "Key space",
             _text("""
             Every link created during the retention period needs its own code. How many are there, how many
             characters does a code need, and how many times over do the codes of that length cover them
             (the headroom: ×2 means they would last twice the retention period)?
             `short_code_length` returns a plain `int` (a length has no unit), checked exactly.
-            """), KEY_SPACE, HIDDEN, points=2,
+            """), KEY_SPACE, HIDDEN, points=2, sample=SAMPLE,
             whole_numbers={"short_code_length": "the smallest whole n with alphabet_size ** n ≥ urls_created: "
-                                                "round up, and return an int"}),
+                                                "round up, and return an int"},
+            keep=["alphabet_size"]),  # an alphabet, not a figure: [0-9a-zA-Z] or [0-9a-z], never scaled
         *what_if(
             "Which assumptions change the code length, and how much faster would links have to be created "
             "before 7 characters no longer last 5 years?",
@@ -605,7 +689,7 @@ def cells() -> list[Cell]:
                 hidden=[{"table": "urls", "indexed_query": OWNER_QUERY, "no_sort": True,
                          "query_name": "the owner's links, newest first"}],
             ),
-            hidden=NO_COUNTER_ON_URLS,
+            cases=[text_cases("schema_sql", [(no_click_counter_on_urls, {})])],
         ),
         *with_checks(
             api_design(
@@ -622,6 +706,7 @@ def cells() -> list[Cell]:
                 example="POST /api/v1/shorten  body: long_url",
             ),
             visible=SHORTEN_FIELDS,
+            cases=[text_cases("api_spec", [(shorten_takes_alias_and_expiry, {})])],
         ),
         *algorithm(
             "base62",
@@ -633,7 +718,7 @@ def cells() -> list[Cell]:
             `base62_encode`, a negative number or anything that is not an `int` (a float such as `3.0`
             too); for `base62_decode`, anything but a non-empty `str` of alphabet characters.
             """,
-            solution=BASE62, visible=BASE62_VISIBLE, hidden=BASE62_HIDDEN, points=3,
+            solution=BASE62, visible=BASE62_VISIBLE, cases=[base62_cases], points=3,
         ),
         *algorithm(
             "collisions",
@@ -645,7 +730,7 @@ def cells() -> list[Cell]:
             n = √(2 · ln 2 · N). Implement the three functions; use the formulas as given (the hidden tests
             compare with them on random inputs).
             """,
-            solution=COLLISIONS, visible=COLLISIONS_VISIBLE, hidden=COLLISIONS_HIDDEN, points=2,
+            solution=COLLISIONS, visible=COLLISIONS_VISIBLE, cases=[collisions_cases], points=2,
         ),
         *multiple_choice(
             "spot_the_hash_error",
@@ -681,10 +766,11 @@ def cells() -> list[Cell]:
             a database row plays this role), and each app server spends its block locally, one id per new
             link. Implement `RangeAllocator.next_block` and `CodeServer.next_code` (with your
             `base62_encode`). Starting the counter at 62^6 makes every code exactly 7 characters long.
-            The hidden tests interleave many servers and check that no code is handed out twice and that
-            every code decodes to the next id of its own server's blocks.
+            The hidden tests interleave several servers sharing one allocator (each asks for its first code
+            in the order the servers were made) and compare every code handed out: each is the next id of
+            its own server's block, and a server takes a new block only when its block is used up.
             """,
-            solution=KEY_RANGES, visible=KEY_RANGES_VISIBLE, hidden=KEY_RANGES_HIDDEN, points=3,
+            solution=KEY_RANGES, visible=KEY_RANGES_VISIBLE, cases=[key_ranges_cases], points=3,
         ),
         *deep_dive(DEEP_DIVE),
         *wrap_up(),
