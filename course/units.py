@@ -23,10 +23,12 @@ __all__ = ["ureg", "u", "Quantity", "q", "as_quantity", "fmt", "COUNT_UNITS"]
 
 
 def _registry() -> pint.UnitRegistry:
-    """pint's default units, except that a bit is information, not a pure number.
+    """pint's default units, except that a bit is information, not a pure number, and ``b`` is a bit.
 
     pint ships ``bit = []`` (dimensionless), which would let "15 TB" equal "120 trillion"; here bits and
-    bytes carry the ``[information]`` dimension, so a rate in bytes can never pass for a count.
+    bytes carry the ``[information]`` dimension, so a rate in bytes can never pass for a count. ``b``
+    (and so ``kb``, ``Mb``, ``Gb``, ``Tb``; ``bps``, ``Mbps``, ``Gbit/s``) are bits, as engineers write
+    them, not barns and gilberts.
     """
     folder = Path(pint.__file__).parent
     text = (folder / "default_en.txt").read_text(encoding="utf-8")
@@ -34,7 +36,12 @@ def _registry() -> pint.UnitRegistry:
     text = text.replace("@import constants_en.txt", constants)
     if "\nbit = []\n" not in text:  # pragma: no cover - guards a pint upgrade
         raise RuntimeError("pint's definition of 'bit' changed; review course/units.py")
-    text = text.replace("\nbit = []\n", "\nbit = [information]\n")
+    text = text.replace("\nbit = []\n", "\nbit = [information] = b\n")
+    # Engineers write b, kb, Mb, Gb, Tb for bits; pint reads b as a barn and Gb as a gilbert.
+    for line in ("barn = 1e-28 * meter ** 2 = b", "gilbert = 1 / (4 * π) * biot_turn = Gb"):
+        if line not in text:  # pragma: no cover - guards a pint upgrade
+            raise RuntimeError(f"pint's definition {line!r} changed; review course/units.py")
+        text = text.replace(line, line.rsplit(" = ", 1)[0])
     registry = pint.UnitRegistry(None, on_redefinition="raise", cache_folder=None)
     registry.load_definitions(text.splitlines())
     return registry
@@ -181,11 +188,26 @@ def _uses_bits(qty: Quantity) -> bool:
     return any(("bit" in name or "baud" in name or name.endswith("bps")) for name, _ in qty.unit_items())
 
 
+_DURATIONS = ("second", "minute", "hour", "day", "week", "month", "year")
+
+
+def _duration(qty: Quantity, digits: int) -> str:
+    """A duration in the unit it was written in, spelled out: ``30 days``, ``5 years``, ``1,825 days``."""
+    items = list(qty.unit_items())
+    name = ureg.get_name(items[0][0]) if len(items) == 1 and items[0][1] == 1 else "second"
+    if name not in _DURATIONS:
+        name = "second"
+    number = float(qty.to(name).magnitude)
+    shown = _num(number, digits) if abs(number) < 1e6 else f"{number:,.0f}"
+    return f"{shown} {name}" + ("" if abs(number) == 1 else "s")
+
+
 def fmt(value: Any, digits: int = 3) -> str:
     """Format a quantity the way an interviewer writes it on the whiteboard.
 
     Bytes use decimal prefixes (``15 TB``, ``500 GB/day``), bit rates become bps (``8.33 Tbps``), counts
-    use K/M/bn/tn (``57.9 K msg/s``, ``5 bn msg/day``); a rate keeps the time unit it was written per.
+    use K/M/bn/tn (``57.9 K msg/s``, ``5 bn msg/day``); a rate keeps the time unit it was written per;
+    a duration is spelled out in its own unit (``30 days``, ``5 years``).
     A quantity of any other shape falls back to pint's compact form.
     """
     qty = as_quantity(value)
@@ -205,6 +227,8 @@ def fmt(value: Any, digits: int = 3) -> str:
         per = per or "second"
         number, prefix = _scaled(float(qty.to(f"B/{per}").magnitude), _DECIMAL)
         return f"{_num(number, digits)} {prefix}B/{_TIMES[per]}"
+    if dims == _TIME:
+        return _duration(qty, digits)
     for name, symbol, _ in COUNT_UNITS:
         base = ureg(name)
         if dims == base.dimensionality:

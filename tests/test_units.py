@@ -67,3 +67,29 @@ def test_bad_unit_with_number():
         q(5, "parsecs per fortnight squared x")
     with pytest.raises(CourseInputError, match="expected a number"):
         q("5", "msg")
+
+
+@pytest.mark.parametrize("text, bits", [
+    ("1 b", 1), ("1 kb", 1e3), ("1 Mb", 1e6), ("1 Gb", 1e9), ("1 Tb", 1e12), ("1 Kb", 1e3),
+])
+def test_lower_case_b_is_a_bit_as_engineers_write_it(text, bits):
+    assert q(text).to("bit").magnitude == pytest.approx(bits)
+    assert q(text).check("[information]")
+
+
+@pytest.mark.parametrize("text, bits_per_second", [("1 bps", 1), ("1 Kbps", 1e3), ("1 Mbps", 1e6), ("1 Gbit/s", 1e9)])
+def test_bit_rates(text, bits_per_second):
+    assert q(text).to("bit/s").magnitude == pytest.approx(bits_per_second)
+
+
+def test_a_megabyte_is_eight_megabits_not_barns():
+    assert q("1 MB").to("Mb").magnitude == pytest.approx(8)
+    assert fmt(q("46.3 Mb/s")) == "46.3 Mbps"
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("1825 day", "1,825 days"), ("5 year", "5 years"), ("30 day", "30 days"), ("1 day", "1 day"),
+    ("2.5 hour", "2.5 hours"), ("90 s", "90 seconds"),
+])
+def test_durations_are_spelled_out_in_their_own_unit(text, shown):
+    assert fmt(q(text)) == shown
