@@ -11,7 +11,10 @@ from course.api import assert_api
 from course.architecture import assert_architecture
 from course.schema import assert_schema
 
+from course.timeline import minutes_of
+
 from .cases import CaseSource, assumptions_case, choice_case, estimate_cases, text_cases
+
 from .cells import BEGIN, END, Cell, answer, code, md, tests, written
 
 
@@ -63,8 +66,8 @@ def header(session_id: str, title: str, level: str, problem: str, how_long: str 
             cell_id="setup",
             locked=True,
         ),
-        md("### The clock\nPress play to run a 45-minute interview clock (one tick per minute); the phase tells you what "
-           "the interviewer expects now."),
+        md("### The clock\nPress play to start the 45-minute interview clock. It runs in real time; **fast** runs one "
+           "minute per second, to walk the phases. The phase tells you what the interviewer expects now."),
         code("from course.timeline import timeline\ntimeline()"),
     ]
 
@@ -83,8 +86,8 @@ def requirements(fields: Mapping[str, tuple[str, str]], sample: Mapping[str, str
     grading = assumptions_case(sample, {name: unit for name, (unit, _) in fields.items()})
     return [
         md(
-            """
-            ## 1 · Requirements (minutes 5–10)
+            f"""
+            ## 1 · Requirements (minutes {minutes_of('Requirements')})
             Never design before you know the scale and the scope. Ask the interviewer below: type a
             question and press **Ask**. Only the questions you ask get answered, as in a real interview.
             """
@@ -169,8 +172,8 @@ def deep_dive(questions: Sequence[tuple[str, str, str]], points: float = 2) -> l
     """Follow-up questions: a written answer each (graded by a person), model key points after answering."""
     cells = [
         md(
-            """
-            ## 5 · Deep dive (minutes 30–40)
+            f"""
+            ## 5 · Deep dive (minutes {minutes_of('Deep dive')})
             The interviewer now pushes on the hard parts. Answer each question in the string below it:
             a few sentences or bullet points, as you would say them aloud. Then run the next cell: once
             you have written something, it reveals the key points a strong answer covers, so you can
@@ -191,8 +194,8 @@ def wrap_up() -> list[Cell]:
     """Self-assessment against the rubric and the level it maps to."""
     return [
         md(
-            """
-            ## 6 · Wrap-up (minutes 40–45)
+            f"""
+            ## 6 · Wrap-up (minutes {minutes_of('Wrap-up')})
             Rate yourself honestly on the four dimensions interviewers use (each weighs 25 %). The level
             is what your ratings would usually map to; compare it with how the checks and the deep dive went.
             """
@@ -218,10 +221,10 @@ def text_answer(var: str, solution: str, stub: str) -> Cell:
 def estimation_intro() -> list[Cell]:
     return [
         md(
-            """
-            ## 2 · Back-of-the-envelope estimation
+            f"""
+            ## 2 · Back-of-the-envelope estimation (minutes {minutes_of('Estimation')})
             Estimate from the assumptions, with units: pint keeps you honest (`fmt()` prints a value the
-            way you would say it). Use 86,400 s per day; the 10⁵ shortcut is 13.6 % off and fails the checks.
+            way you would say it). Use 86,400 s per day: the 10⁵ s shortcut makes every rate 13.6 % low, and fails the checks.
             """
         )
     ]
@@ -238,7 +241,7 @@ def high_level_design(*, title: str, looks_for: Sequence[str], solution: str, vi
     bullets = "\n".join(f"- {item}" for item in looks_for)
     return [
         md(
-            "## 3 · High-level design (minutes 10–15)\n"
+            f"## 3 · High-level design (minutes {minutes_of('High-level design')})\n"
             "Draw the system as text, one connection per line: `A [kind xN] -> B`, with `<->` for two-way "
             "links and `xN` for N replicas. Sketch in the editor (it redraws as you type), then write the "
             "final version in the answer cell: that text is what is graded.\n\n"
@@ -257,7 +260,7 @@ def high_level_design(*, title: str, looks_for: Sequence[str], solution: str, vi
 
 
 def detailed_design_intro() -> list[Cell]:
-    return [md("## 4 · Detailed design (minutes 15–30)\nNow the parts an interviewer drills into: the data, the API and the algorithms that make the design work.")]
+    return [md(f"## 4 · Detailed design (minutes {minutes_of('Detailed design')})\nNow the parts an interviewer drills into: the data, the API and the algorithms that make the design work.")]
 
 
 def schema_design(*, heading: str, intro: str, solution: str, visible: Mapping[str, object],

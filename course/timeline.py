@@ -1,8 +1,10 @@
 """The 45-minute interview clock: the phases as data, a static table, and a widget that ticks in the browser.
 
-The clock is an ``ipywidgets.Play`` linked to a slider with ``jslink``, so it advances in the browser with
-no kernel round trip; the kernel only rewrites the line naming the current phase. Under grading the
-widget is replaced by the static table.
+The clock runs in real time: an ``ipywidgets.Play`` ticks once a second, linked to a slider with
+``jslink``, so it advances in the browser with no kernel round trip; the kernel only rewrites the line
+naming the current phase. A "fast" toggle runs one interview minute per second, to walk the phases.
+Under grading the widget is replaced by the static table. The notebooks' section headings take their
+minutes from :data:`PHASES` (:func:`minutes_of`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from IPython.display import HTML
 from .errors import CourseInputError
 from .runtime import is_grading
 
-__all__ = ["Phase", "PHASES", "INTERVIEW_MINUTES", "phase_at", "timeline_table", "timeline", "TimelineWidget"]
+__all__ = ["Phase", "PHASES", "INTERVIEW_MINUTES", "phase_at", "timeline_table", "timeline", "TimelineWidget",
+           "minutes_of", "REAL_TIME", "FAST"]
 
 
 @dataclass(frozen=True)
@@ -37,15 +40,17 @@ class Phase:
 
 
 PHASES: tuple[Phase, ...] = (
-    Phase("Introduction & problem", 0, 5,
+    Phase("Introduction & problem", 0, 3,
           "Restate the problem in your own words and agree on what is in and out of scope."),
-    Phase("Requirements", 5, 10,
+    Phase("Requirements", 3, 8,
           "Ask about scale, features, history, latency, platforms and regions; write the answers down as numbers."),
-    Phase("High-level design", 10, 15,
+    Phase("Estimation", 8, 13,
+          "Turn the answers into traffic, storage and bandwidth, with units, average and peak; say what dominates."),
+    Phase("High-level design", 13, 20,
           "Draw the main components and one request's path end to end; check the interviewer agrees before going deeper."),
-    Phase("Detailed design", 15, 30,
+    Phase("Detailed design", 20, 32,
           "Design the core pieces (data model, APIs, data flow) and say which trade-off each choice makes."),
-    Phase("Deep dive", 30, 40,
+    Phase("Deep dive", 32, 40,
           "Answer follow-ups with specifics: failures, bottlenecks, scaling limits, ordering and consistency."),
     Phase("Wrap-up", 40, 45,
           "Summarise the design, name its weakest point and what you would do next; ask your own questions."),
@@ -55,6 +60,17 @@ PHASES: tuple[Phase, ...] = (
 INTERVIEW_MINUTES: int = PHASES[-1].end
 
 _TICK_MS = 1000  # one Play tick per real second
+REAL_TIME = 1 / 60  # minutes_per_tick: one interview second per real second
+FAST = 1  # minutes_per_tick: one interview minute per real second
+
+
+def minutes_of(name: str) -> str:
+    """``"3–8"``: the minutes of the phase called ``name`` (as a section heading shows them)."""
+    __tracebackhide__ = True
+    for phase in PHASES:
+        if phase.name.lower() == name.lower():
+            return f"{phase.start}–{phase.end}"
+    raise CourseInputError(f"no phase named {name!r}; the phases are {', '.join(p.name for p in PHASES)}")
 
 
 def phase_at(minute: float) -> Phase | None:
@@ -116,35 +132,43 @@ def _tick_seconds(minutes_per_tick: float) -> int:
 
 
 class TimelineWidget(widgets.VBox):
-    """The live clock: ``play`` (ticks in the browser), ``clock`` (slider, in interview seconds), ``status`` (HTML)."""
+    """The live clock: ``play`` (ticks in the browser), ``clock`` (slider, in interview seconds), ``fast``
+    (one interview minute per second), ``status`` (HTML)."""
 
-    def __init__(self, minutes_per_tick: float = 1) -> None:
+    def __init__(self, minutes_per_tick: float = REAL_TIME) -> None:
         __tracebackhide__ = True
         step = _tick_seconds(minutes_per_tick)
         total = INTERVIEW_MINUTES * 60
         self.minutes_per_tick = minutes_per_tick
+        self._real_step = step if step != 60 else 1
         self.play = widgets.Play(value=0, min=0, max=total, step=step, interval=_TICK_MS,
                                  description="Start the clock", show_repeat=False)
-        self.clock = widgets.IntSlider(value=0, min=0, max=total, step=step, readout=False,
-                                       description="clock", layout=widgets.Layout(width="60%"))
+        self.clock = widgets.IntSlider(value=0, min=0, max=total, step=1, readout=False,
+                                       description="clock", layout=widgets.Layout(width="55%"))
+        self.fast = widgets.ToggleButton(value=step >= 60, description="fast: 1 min/s",
+                                         tooltip="Run one interview minute per second, to walk the phases")
         # Runs in the browser: the slider follows the Play button without a message to the kernel.
         self.link = widgets.jslink((self.play, "value"), (self.clock, "value"))
         self.status = widgets.HTML(_status_html(0))
         # Either end of the link may report the new time (the Play ticking, or the student dragging).
         self.play.observe(self._on_time, "value")
         self.clock.observe(self._on_time, "value")
-        super().__init__([widgets.HBox([self.play, self.clock]), self.status])
+        self.fast.observe(self._on_fast, "value")
+        super().__init__([widgets.HBox([self.play, self.clock, self.fast]), self.status])
         self.add_class("course-timeline")  # a stable hook for styling and the browser tests
 
     def _on_time(self, change: dict) -> None:
         self.status.value = _status_html(int(change["new"]))
 
+    def _on_fast(self, change: dict) -> None:
+        self.play.step = 60 if change["new"] else self._real_step
 
-def timeline(minutes_per_tick: float = 1) -> TimelineWidget | HTML:
-    """The interview clock: press play and each second moves it ``minutes_per_tick`` interview minutes.
 
-    The default runs the 45 minutes in 45 seconds, to walk the phases; ``minutes_per_tick=1/60`` is real
-    time, for a timed mock interview. Under grading it shows the static timeline table instead.
+def timeline(minutes_per_tick: float = REAL_TIME) -> TimelineWidget | HTML:
+    """The interview clock: press play and it runs the 45 minutes in real time (one tick a second).
+
+    ``minutes_per_tick=1`` (or the widget's "fast" toggle) runs one interview minute per second, to walk
+    the phases. Under grading it shows the static timeline table instead.
     """
     __tracebackhide__ = True
     if is_grading():

@@ -18,7 +18,7 @@ from tests.helpers import ROOT
 
 pytestmark = pytest.mark.e2e
 
-STUDENTS = ["perfect", "perfect2", "wrong", "hardcoded", "untouched", "f1_shadow_abs"]
+STUDENTS = ["perfect", "perfect2", "wrong", "hardcoded", "untouched", "patch_everything"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_score_distribution(data):
     assert (table["written_max"] == 6).all()
     assert table.drop(index="untouched")["written"].isna().all()  # answers written: a person still has to grade
     assert table.loc["untouched", "written"] == 0  # nothing written: nbgrader scores it 0 itself
-    assert table.loc["f1_shadow_abs", "flags"] >= 1 and table.loc["perfect", "flags"] == 0
+    assert table.loc["patch_everything", "flags"] >= 1 and table.loc["perfect", "flags"] == 0
     assert list(analytics.score_distribution(data)["percent"]) == sorted(table["percent"], reverse=True)
 
 
@@ -58,7 +58,7 @@ def test_pass_rates_in_notebook_order(data):
     rates = analytics.pass_rates(data).set_index("cell")
     assert list(rates.index)[:3] == ["test_assumptions", "test_traffic", "test_storage"]
     assert rates.loc["test_traffic", "students"] == 6
-    assert rates.loc["test_traffic", "passed"] == 2  # perfect, perfect2; wrong, hardcoded, f1 and untouched fail
+    assert rates.loc["test_traffic", "passed"] == 2  # perfect, perfect2; wrong, hardcoded, patch_everything and untouched fail
     assert rates.loc["test_traffic", "pass_rate"] == pytest.approx(2 / 6, abs=1e-3)
     assert rates.loc["test_storage", "passed"] == 5  # only the untouched notebook fails storage
 
@@ -75,8 +75,8 @@ def test_hardest_checks(course):
 
 def test_flagged_submissions_from_the_scan_then_from_the_grading_report(course):
     flagged = analytics.flagged_submissions(course, SESSION)
-    assert "f1_shadow_abs" in set(flagged["student"])
-    row = flagged.set_index("student").loc["f1_shadow_abs"]
+    assert "patch_everything" in set(flagged["student"])
+    row = flagged.set_index("student").loc["patch_everything"]
     assert "builtins-patch" in row["rules"] and "shadows the builtin 'abs'" in row["details"]
     assert "hardcoded" in set(flagged["student"])
     assert not {"perfect", "wrong", "untouched"} & set(flagged["student"])
@@ -110,7 +110,7 @@ def test_command_prints_the_four_tables(course):
     for heading in ("Score distribution (6 students)", "Pass rate per test cell", "Hardest checks",
                     "Flagged submissions"):
         assert heading in result.stdout
-    assert "f1_shadow_abs" in result.stdout
+    assert "patch_everything" in result.stdout
 
 
 def test_the_instructor_notebook_runs_and_is_stored_without_outputs(course):
@@ -134,4 +134,4 @@ def test_the_instructor_notebook_runs_and_is_stored_without_outputs(course):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum(1 for o in outputs if "image/png" in o.get("data", {})) == 2
-    assert any("f1_shadow_abs" in str(o.get("data", {})) for o in outputs)
+    assert any("patch_everything" in str(o.get("data", {})) for o in outputs)

@@ -34,15 +34,19 @@ def grading(monkeypatch):
 
 
 def test_phases_cover_the_45_minutes_without_gaps():
-    assert [(p.start, p.end) for p in PHASES] == [(0, 5), (5, 10), (10, 15), (15, 30), (30, 40), (40, 45)]
+    assert [p.name for p in PHASES] == ["Introduction & problem", "Requirements", "Estimation", "High-level design",
+                                        "Detailed design", "Deep dive", "Wrap-up"]
+    assert PHASES[0].start == 0 and PHASES[-1].end == 45
+    assert all(a.end == b.start for a, b in zip(PHASES, PHASES[1:]))
     assert all(p.good for p in PHASES)
     table = timeline_table()
     assert list(table["phase"]) == [p.name for p in PHASES]
     assert table["length (min)"].sum() == 45
 
 
-@pytest.mark.parametrize("minute, phase", [(0, "Introduction & problem"), (4.99, "Introduction & problem"),
-                                           (5, "Requirements"), (29.5, "Detailed design"), (44.9, "Wrap-up")])
+@pytest.mark.parametrize("minute, phase", [(0, "Introduction & problem"), (2.99, "Introduction & problem"),
+                                           (3, "Requirements"), (8, "Estimation"), (12.9, "Estimation"),
+                                           (29.5, "Detailed design"), (44.9, "Wrap-up")])
 def test_a_phase_owns_its_start_minute(minute, phase):
     assert phase_at(minute).name == phase
 
@@ -54,11 +58,15 @@ def test_no_phase_once_time_is_up_and_bad_minutes_are_refused():
             phase_at(bad)
 
 
-def test_clock_ticks_in_the_browser_one_interview_minute_per_second():
+def test_clock_ticks_in_the_browser_in_real_time_with_a_fast_mode():
     clock = timeline()
     assert isinstance(clock, TimelineWidget)
-    assert (clock.play.interval, clock.play.step, clock.play.max) == (1000, 60, 45 * 60)
-    assert (clock.clock.step, clock.clock.max) == (60, 45 * 60)
+    assert (clock.play.interval, clock.play.step, clock.play.max) == (1000, 1, 45 * 60)
+    assert clock.clock.max == 45 * 60 and clock.fast.value is False
+    clock.fast.value = True  # one interview minute per second, to walk the phases
+    assert clock.play.step == 60
+    clock.fast.value = False
+    assert clock.play.step == 1
     assert isinstance(clock.link, widgets.widget_link.Link)  # jslink: no kernel round trip
     assert clock.link.source == (clock.play, "value") and clock.link.target == (clock.clock, "value")
     assert "<b>0:00</b> of 45:00" in clock.status.value and "Introduction" in clock.status.value
@@ -66,12 +74,12 @@ def test_clock_ticks_in_the_browser_one_interview_minute_per_second():
 
 def test_status_names_the_phase_and_the_time_left_in_it():
     clock = timeline()
-    clock.clock.value = 12 * 60  # the student drags the slider
-    assert "<b>12:00</b>" in clock.status.value
+    clock.clock.value = 17 * 60  # the student drags the slider
+    assert "<b>17:00</b>" in clock.status.value
     assert "High-level design" in clock.status.value and "3:00 left in this phase" in clock.status.value
     assert "What good looks like" in clock.status.value
-    clock.play.value = 30 * 60 + 30  # the Play button reports a tick
-    assert "Deep dive" in clock.status.value and "9:30 left" in clock.status.value
+    clock.play.value = 32 * 60 + 30  # the Play button reports a tick
+    assert "Deep dive" in clock.status.value and "7:30 left" in clock.status.value
     clock.clock.value = 45 * 60
     assert "time is up" in clock.status.value
 
@@ -86,6 +94,14 @@ def test_speed_is_configurable(minutes_per_tick, step):
 def test_bad_speeds_are_refused(bad):
     with pytest.raises(CourseInputError, match="minutes_per_tick"):
         timeline(minutes_per_tick=bad)
+
+
+def test_section_headings_show_their_phase_minutes():
+    from course.timeline import minutes_of
+
+    assert minutes_of("Requirements") == "3–8" and minutes_of("deep dive") == "32–40"
+    with pytest.raises(CourseInputError, match="no phase named"):
+        minutes_of("Coffee")
 
 
 def test_timeline_is_static_under_grading(grading):

@@ -4,10 +4,13 @@
 
 :func:`scan_notebook` reads every code cell the student can change (cells nbgrader restores from the
 gradebook at grading, the locked set-up and the test cells, are skipped when the course's source
-notebook is found), turns IPython syntax (``%magic``, ``!cmd``) into Python and walks its syntax tree.
-Each finding names its rule, the cell and the line::
+notebook is found), turns IPython syntax (``%magic``, ``!cmd``) into Python the way the kernel does,
+scans the code inside cell magics (``%%capture``, ``%%time``, ``%%timeit``, ``%%prun``, ``%%debug``; and
+``%%python``, ``%%writefile`` on their own) and line magics (``%time``, ``%timeit``...) too, and walks the
+syntax tree. Each finding names its rule, the cell by its position (1-based, among all cells: never the
+cell's id or grade id, which the student controls) and the line::
 
-    builtins-patch: cell 14 (traffic) line 2: builtins.abs = ...
+    builtins-patch: cell 14 line 2: builtins.abs = ...
 
 Rules: ``ipython-hooks`` (input/AST transformers, events, run_cell, the shell's internals),
 ``custom-exc`` (set_custom_exc, sys.excepthook), ``builtins-patch`` (changing ``builtins`` or shadowing
@@ -19,17 +22,25 @@ ignores it and returns a constant), ``introspection`` (gc, frames, ``__globals__
 ``__code__``, ctypes), ``dynamic-code`` (eval, exec, compile, ``__import__``, importlib), ``settrace``
 (trace, profile and audit hooks), ``threads``, ``file-access`` (absolute or ``..`` paths, the notebook
 files or the gradebook, non-literal paths), ``subprocess`` (os.system, subprocess, ``!cmd``, ``%%bash``),
-``signal``, ``exit`` (sys.exit, os._exit, quit) and ``network``.
+``signal``, ``exit`` (sys.exit, os._exit, quit), ``network``, ``frontend-code`` (``%%html``,
+``%%javascript``: code for the browser) and ``unscanned``.
 
-A finding is a reason to look, not a verdict: the scan over-reports on purpose (few honest answers in
-this course need any of it), and obfuscated code can slip past it; the in-kernel guard
-(``course.grading.guard``) and the sandbox are the other layers.
+``unscanned``: a cell (or a magic's body) the scan could not read: it does not parse, it is nested too
+deeply (a very long expression), it is too large. The scan never comes back empty because it failed: a
+cell it cannot read is a flag, and a statement nested too deeply for the full scan still gets a shallow
+one (the names and attributes it uses). A cell that does not parse does not run either, so this flag is
+often an honest unfinished cell.
+
+A finding is a reason for a person to look, never a grade: the scan over-reports on purpose (few honest
+answers in this course need any of it), and obfuscated code can slip past it; grading itself does not
+trust the kernel, and the sandbox keeps files and network out of reach.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +50,13 @@ __all__ = ["Finding", "RULES", "scan_notebook", "scan_source", "strip_hidden", "
 RULES = (
     "ipython-hooks", "custom-exc", "builtins-patch", "sys-modules", "course-internals", "monkeypatch",
     "rigged-object", "hard-coded", "introspection", "dynamic-code", "settrace", "threads", "file-access",
-    "subprocess", "signal", "exit", "network",
+    "subprocess", "signal", "exit", "network", "frontend-code", "unscanned",
 )
+#: A cell longer than this is not parsed (one flag instead); one with more syntax nodes stops there.
+MAX_CELL_CHARS = 500_000
+MAX_NOTEBOOK_CHARS = 2_000_000
+MAX_NODES = 400_000
+_MAX_EMBEDDED = 8  # magics inside magics inside...
 
 # The shell's machinery: reaching any of these through get_ipython() changes how cells run.
 _SHELL_ATTRS = {
@@ -123,7 +139,24 @@ _MAGIC_RULES = {"bash": "subprocess", "sh": "subprocess", "script": "subprocess"
                 "reload_ext": "ipython-hooks", "env": "file-access", "set_env": "file-access", "cd": "file-access",
                 "pushd": "file-access", "popd": "file-access", "bookmark": "file-access", "alias": "subprocess",
                 "rehashx": "subprocess", "store": "file-access", "reset": "ipython-hooks", "xdel": "ipython-hooks",
-                "config": "ipython-hooks"}
+                "config": "ipython-hooks",
+                "html": "frontend-code", "javascript": "frontend-code", "js": "frontend-code",
+                "pip": "subprocess", "conda": "subprocess", "mamba": "subprocess", "micromamba": "subprocess",
+                "man": "subprocess", "pastebin": "network",
+                "save": "file-access", "logstart": "file-access", "logon": "file-access", "notebook": "file-access",
+                "pycat": "file-access", "pfile": "file-access", "less": "file-access", "more": "file-access",
+                "edit": "file-access", "loadpy": "file-access", "file": "file-access",
+                "rerun": "dynamic-code", "recall": "dynamic-code", "macro": "dynamic-code",
+                "history": "introspection", "autocall": "ipython-hooks", "alias_magic": "ipython-hooks",
+                "code_wrap": "ipython-hooks", "unload_ext": "ipython-hooks", "autoawait": "ipython-hooks"}
+# Magics whose argument or body is Python run in the kernel: scanned like the rest of the cell.
+_KERNEL_PY_MAGICS = {"capture", "time", "timeit", "prun", "debug"}
+# Magics whose body is Python run somewhere else (another process, a file): scanned on their own.
+_OTHER_PY_MAGICS = {"python", "python3", "pypy", "writefile", "file"}
+# Magics whose body is a shell or another language: only the paths it mentions are looked at.
+_TEXT_MAGICS = {"bash", "sh", "script", "perl", "ruby", "system", "sx", "python2"}
+# Magics whose body is for display: nothing to scan (``frontend-code`` flags html and javascript).
+_DISPLAY_MAGICS = {"html", "javascript", "js", "svg", "latex", "markdown"}
 _FILE_CALLS = {"open", "io.open", "os.open", "os.listdir", "os.scandir", "os.walk", "os.remove", "os.unlink",
                "os.rename", "os.replace", "os.chdir", "os.makedirs", "os.mkdir", "os.rmdir", "os.stat", "os.access",
                "os.path.exists", "os.path.isfile", "os.path.isdir", "os.path.getsize", "os.chmod", "os.symlink",
@@ -139,29 +172,98 @@ _PATH_METHODS = {"read_text", "read_bytes", "write_text", "write_bytes", "iterdi
 
 @dataclass(frozen=True, order=True)
 class Finding:
-    """One flag: the cell (1-based, among all cells), the line in that cell, the rule and what was seen."""
+    """One flag: the cell (1-based position among all cells), the line in that cell, the rule and what was seen.
+
+    Never the cell's id or grade id: the student controls those.
+    """
 
     cell: int
     line: int
     rule: str
     detail: str
-    label: str = ""
 
     def __str__(self) -> str:
-        where = f"cell {self.cell}" + (f" ({self.label})" if self.label else "")
-        return f"{self.rule}: {where} line {self.line}: {self.detail}"
+        return f"{self.rule}: cell {self.cell} line {self.line}: {_clean(self.detail)}"
 
 
-def _python(source: str) -> str:
-    """A cell as Python: IPython's own transformer turns ``%magic`` and ``!cmd`` into calls."""
+def _clean(text: str, limit: int = 160) -> str:
+    """A detail fit for one CSV field and one terminal line: printable, no ``;`` (flags are joined with ``; ``)."""
+    out = "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(text).split()))
+    out = out.replace(";", ",")
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+_ESCAPED_LINE = re.compile(r"^\s*[!%?,;/]|=\s*[!%]|\?\s*$")
+_PROMPT_LINE = re.compile(r"^\s*(>>>|\.\.\.|In \[\d+\]:)", re.MULTILINE)
+#: IPython re-tokenizes the whole cell once per magic it rewrites: past this (magics × characters), the
+#: magic lines are rewritten one by one instead (same result for one-line magics, linear time).
+_TRANSFORM_BUDGET = 2_000_000
+
+
+def _python(source: str) -> tuple[str, int, bool]:
+    """A cell as Python the way IPython's own transformer makes it (``%magic``, ``!cmd`` become calls).
+
+    Returns the text, how many leading blank lines IPython dropped (to keep the cell's line numbers) and
+    whether IPython could transform it (when it cannot, the kernel would not run it either).
+    """
+    lines = source.split("\n")
+    shift = 0
+    while shift < len(lines) - 1 and not lines[shift].strip():
+        shift += 1
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # pragma: no cover - IPython is a dependency of nbgrader
-        return source
+        return source, 0, True
+    escaped = [i for i, line in enumerate(lines) if _ESCAPED_LINE.search(line)]
+    cell_magic = lines[shift].lstrip().startswith("%%")
+    if not escaped and not cell_magic and not lines[shift][:1].isspace() and not _PROMPT_LINE.search(source):
+        return source, 0, True  # nothing IPython would rewrite: skip its tokenizer (most cells)
     try:
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - untransformable text is scanned as it is
-        return source
+        if cell_magic or len(escaped) * len(source) <= _TRANSFORM_BUDGET:
+            return TransformerManager().transform_cell(source), shift, True
+        manager = TransformerManager()
+        for i in escaped:
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            rewritten = manager.transform_cell(lines[i].strip()).rstrip("\n")
+            lines[i] = indent + rewritten if "\n" not in rewritten else lines[i]
+        return "\n".join(lines), 0, True
+    except Exception:  # noqa: BLE001 - untransformable text is parsed as it is
+        return source, 0, False
+
+
+class _TooLarge(Exception):
+    """The cell has more syntax nodes than :data:`MAX_NODES`."""
+
+
+class _Aliases(dict):
+    """The import aliases, keeping the set of their root modules up to date (``_imported`` asks it per node)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.roots: dict[str, int] = {}
+        for value in self.values():
+            self._count(value, 1)
+
+    def _count(self, value: str, step: int) -> None:
+        root = str(value).split(".")[0].split("[")[0]
+        self.roots[root] = self.roots.get(root, 0) + step
+        if self.roots[root] <= 0:
+            del self.roots[root]
+
+    def __setitem__(self, key, value) -> None:
+        if key in self:
+            self._count(self[key], -1)
+        super().__setitem__(key, value)
+        self._count(value, 1)
+
+    def __delitem__(self, key) -> None:
+        self._count(self[key], -1)
+        super().__delitem__(key)
+
+    def pop(self, key, *default):
+        if key in self:
+            self._count(self[key], -1)
+        return super().pop(key, *default)
 
 
 class _Scanner(ast.NodeVisitor):
@@ -172,6 +274,15 @@ class _Scanner(ast.NodeVisitor):
         self.found: list[tuple[int, str, str]] = []
         self.depth = 0  # > 0 inside a function or class body
         self.scopes: list[set[str]] = []  # local names of the enclosing functions (they hide the imports)
+        self.nodes = 0
+        # Code that runs from a string: (line, magic, kind, code) of %%capture bodies, %time arguments...
+        self.embedded: list[tuple[int, str, str, str]] = []
+
+    def visit(self, node: ast.AST):
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLarge
+        return super().visit(node)
 
     # -- helpers -----------------------------------------------------------------------------------
     def flag(self, node: ast.AST, rule: str, detail: str) -> None:
@@ -213,8 +324,8 @@ class _Scanner(ast.NodeVisitor):
         if not name:
             return False
         root = self._root(name)
-        return root in {self._root(v) for v in self.aliases.values()} or root in ("builtins", "sys", "course",
-                                                                                   "get_ipython()")
+        roots = self.aliases.roots if isinstance(self.aliases, _Aliases) else {self._root(v) for v in self.aliases.values()}
+        return root in roots or root in ("builtins", "sys", "course", "get_ipython()")
 
     # -- imports -----------------------------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
@@ -480,8 +591,12 @@ class _Scanner(ast.NodeVisitor):
         if rule is None and func in ("get_ipython().run_line_magic", "get_ipython().run_cell_magic",
                                      "get_ipython().magic"):
             magic = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
-            rule = _MAGIC_RULES.get(str(magic).split()[0] if magic else "", None)
-            shown = f"%{magic} magic"
+            words = str(magic).split() if isinstance(magic, str) else []
+            name = words[0].lstrip("%") if words else ""
+            rule = _MAGIC_RULES.get(name) or _MAGIC_RULES.get(name.lower())
+            cell_magic = func.endswith("run_cell_magic")
+            shown = f"{'%%' if cell_magic else '%'}{_safe_word(name)} magic"
+            self._embedded(node, name, cell_magic, func.endswith(".magic"))
         if rule is None and (func in _FILE_CALLS or func.startswith(("shutil.", "glob."))):
             if _outside_copy(node):
                 rule = "file-access"
@@ -494,6 +609,33 @@ class _Scanner(ast.NodeVisitor):
         if rule:
             plain = shown.endswith((")", " magic")) or rule == "file-access"
             self.flag(node, rule, shown if plain else f"{shown}(...)")
+
+    def _embedded(self, node: ast.Call, name: str, cell_magic: bool, old_style: bool) -> None:
+        """Remember the Python a magic runs from its string arguments, to scan it too."""
+        args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
+        line = getattr(node, "lineno", 1)
+        key = name.lower()
+        if old_style:  # get_ipython().magic("time x = f()")
+            text = args[0] if args else None
+            if text is not None and key in _KERNEL_PY_MAGICS:
+                self.embedded.append((line, name, "options", text.strip().lstrip("%")[len(name):]))
+            return
+        if cell_magic:
+            first = args[1] if len(args) > 1 else None
+            body = args[2] if len(args) > 2 else None
+            if key == "timeit" and first:
+                self.embedded.append((line, name, "options", first))
+            if body is None:
+                return
+            if key == "script" and first and first.split()[0].split("/")[-1].startswith(("python", "pypy")):
+                key = "python"
+            kind = ("kernel" if key in _KERNEL_PY_MAGICS else "other" if key in _OTHER_PY_MAGICS else
+                    "text" if key in _TEXT_MAGICS else "display" if key in _DISPLAY_MAGICS else "unknown")
+            if key in ("writefile", "file"):
+                kind = "file"
+            self.embedded.append((line, name, kind, body))
+        elif key in _KERNEL_PY_MAGICS and len(args) > 1 and args[1] is not None:
+            self.embedded.append((line, name, "options", args[1]))
 
     def visit_Raise(self, node: ast.Raise) -> None:
         self.generic_visit(node)
@@ -548,20 +690,189 @@ def _outside_copy(call: ast.Call) -> bool:
     return True  # a computed path cannot be shown to stay inside the copy
 
 
-def scan_source(source: str, aliases: dict[str, str] | None = None) -> list[tuple[int, str, str]]:
-    """``(line, rule, detail)`` for one cell's code (IPython syntax allowed); ``aliases`` carries imports."""
-    aliases = {} if aliases is None else aliases
-    text = _python(source)
+def _safe_word(text: str, limit: int = 40) -> str:
+    """A magic's name as the student typed it, reduced to ``[A-Za-z0-9_-]`` (at most ``limit`` characters)."""
+    return "".join(ch for ch in text[: limit * 4] if ch.isascii() and (ch.isalnum() or ch in "_-"))[:limit]
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a cell could not be scanned, in words that do not quote the cell."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply (RecursionError)"
+    if isinstance(exc, MemoryError):
+        return "too large (MemoryError)"
+    if isinstance(exc, _TooLarge):
+        return f"too large (over {MAX_NODES} syntax nodes)"
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {_clean(exc.msg or 'invalid syntax', 80)}"
+    return f"{type(exc).__name__}: {_clean(str(exc), 80)}" if str(exc) else type(exc).__name__
+
+
+def _options_then_code(text: str) -> str | None:
+    """``-n 10 -r 3 x = f()`` (a %timeit or %prun argument) → ``x = f()``: the shortest tail that parses."""
+    words = text.strip().split(" ")
+    for start in range(len(words) + 1):
+        candidate = " ".join(words[start:]).strip()
+        if start and not words[start - 1].startswith("-") and not (start > 1 and words[start - 2].startswith("-")):
+            break  # past the options: what is left is not code
+        try:
+            ast.parse(candidate)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        return candidate
+    return None
+
+
+_SHALLOW_ATTRS = {
+    **{a: "ipython-hooks" for a in _HOOK_ATTRS}, **{a: "custom-exc" for a in _CUSTOM_EXC},
+    **{a: "introspection" for a in _INTROSPECTION_ATTRS},
+    "modules": "sys-modules", "meta_path": "sys-modules", "path_hooks": "sys-modules",
+    "settrace": "settrace", "setprofile": "settrace", "addaudithook": "settrace", "_getframe": "introspection",
+    "system": "subprocess", "popen": "subprocess", "Popen": "subprocess", "_exit": "exit",
+}
+_SHALLOW_NAMES = {"__builtins__": "builtins-patch", "builtins": "builtins-patch", "get_ipython": "ipython-hooks",
+                  "setattr": "monkeypatch", "delattr": "monkeypatch",
+                  **{k: v for k, v in _CALL_RULES.items() if "." not in k and "(" not in k}}
+
+
+def _shallow(node: ast.AST, scanner: _Scanner, offset: int) -> None:
+    """The names, attributes, imports and paths of a statement too deep for the full scan (no recursion)."""
+    seen: set[tuple[int, str, str]] = set()
+    for inner in ast.walk(node):
+        line = getattr(inner, "lineno", getattr(node, "lineno", 1)) + offset
+        finding = None
+        if isinstance(inner, (ast.Import, ast.ImportFrom)):
+            before = len(scanner.found)
+            scanner.visit(inner)
+            scanner.found[before:] = [(ln + offset, rule, detail) for ln, rule, detail in scanner.found[before:]]
+        elif isinstance(inner, ast.Name) and inner.id in _SHALLOW_NAMES:
+            finding = (line, _SHALLOW_NAMES[inner.id], f"uses {inner.id} (shallow scan)")
+        elif isinstance(inner, ast.Attribute) and inner.attr in _SHALLOW_ATTRS:
+            finding = (line, _SHALLOW_ATTRS[inner.attr], f"….{inner.attr} (shallow scan)")
+        elif isinstance(inner, ast.Constant) and isinstance(inner.value, str) and _suspicious_path(inner.value):
+            finding = (line, "file-access", f"mentions the path {inner.value!r}")
+        if finding and finding not in seen:
+            seen.add(finding)
+            scanner.found.append(finding)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QUOTED = re.compile(r"""(?:'([^'\\]{1,300})'|"([^"\\]{1,300})")""")
+
+
+def _token_scan(text: str, offset: int) -> list[tuple[int, str, str]]:
+    """Words and quoted paths, line by line, of code too deep to parse: what it could reach, roughly."""
+    found = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > 100_000:
+            line = line[:100_000]
+        words = dict.fromkeys(_WORD.findall(line))
+        importing = "import" in words
+        for word in words:
+            rule = _SHALLOW_NAMES.get(word) or _SHALLOW_ATTRS.get(word) or (_IMPORT_RULES.get(word) if importing else None)
+            if rule:
+                found.append((number + offset, rule, f"uses {word} (token scan)"))
+        for match in _QUOTED.finditer(line):
+            path = match.group(1) or match.group(2)
+            if _suspicious_path(path):
+                found.append((number + offset, "file-access", f"mentions the path {path!r}"))
+    return found
+
+
+def _text_paths(body: str, line: int) -> list[tuple[int, str, str]]:
+    """The paths a shell (or other language) body mentions that point out of the notebook's folder."""
+    found = []
+    for number, text in enumerate(body.split("\n"), start=1):
+        for word in text.replace("'", " ").replace('"', " ").split():
+            if _suspicious_path(word):
+                found.append((line + number, "file-access", f"mentions the path {word!r}"))
+                break
+    return found
+
+
+def _scan_python(source: str, aliases: dict, offset: int, found: list, *, must_parse: bool, level: int) -> None:
+    """Scan one piece of IPython code whose line 1 is line ``offset + 1`` of the cell; findings go to ``found``."""
+    if len(source) > MAX_CELL_CHARS:
+        found.append((offset + 1, "unscanned", f"could not be scanned: too large ({len(source)} characters, "
+                                               f"over {MAX_CELL_CHARS})"))
+        found.extend(_token_scan(source[:20 * MAX_CELL_CHARS], offset))
+        return
+    text, shift, transformed = _python(source)
     try:
         tree = ast.parse(text)
-    except SyntaxError:
-        return []  # a cell that does not parse does not run either
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        if must_parse or isinstance(exc, (RecursionError, MemoryError)):
+            line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
+            found.append((offset + shift + (line or 1) if transformed else offset + (line or 1), "unscanned",
+                          f"could not be scanned: {_reason(exc)}"))
+        if isinstance(exc, (RecursionError, MemoryError)):  # Python may still run it: look at its words
+            found.extend(_token_scan(text, offset + (shift if transformed else 0)))
+        return
+    offset += shift
     for parent in ast.walk(tree):
         for child in ast.iter_child_nodes(parent):
             child.parent = parent  # type: ignore[attr-defined]
     scanner = _Scanner(aliases)
-    scanner.visit(tree)
-    return scanner.found
+    for statement in tree.body:
+        before = len(scanner.found)
+        try:
+            scanner.visit(statement)
+        except RecursionError:
+            del scanner.found[before:]
+            scanner.depth, scanner.scopes = 0, []
+            line = getattr(statement, "lineno", 1) + offset
+            found.append((line, "unscanned", "could not be scanned in full: nested too deeply (RecursionError); "
+                                             "a shallow scan was made"))
+            _shallow(statement, scanner, offset)
+            found.extend(scanner.found[before:])
+            del scanner.found[before:]
+            continue
+        found.extend((line + offset, rule, detail) for line, rule, detail in scanner.found[before:])
+        del scanner.found[before:]
+    for line, name, kind, code in scanner.embedded:
+        _scan_embedded(line + offset, name, kind, code, aliases, found, level)
+
+
+def _scan_embedded(line: int, name: str, kind: str, code: str, aliases: dict, found: list, level: int) -> None:
+    """The Python a magic runs from a string (``%%capture`` body, ``%time`` argument), scanned in its turn."""
+    if level >= _MAX_EMBEDDED:
+        found.append((line, "unscanned", "could not be scanned: magics nested too deeply"))
+        return
+    shown = _safe_word(name)
+    if kind == "options":
+        code_text = _options_then_code(code)
+        if code_text is None:
+            if code.strip():
+                found.append((line, "unscanned", f"could not be scanned: the argument of %{shown} is not Python"))
+            return
+        _scan_python(code_text, aliases, line - 1, found, must_parse=True, level=level + 1)
+    elif kind == "kernel":
+        _scan_python(code, aliases, line, found, must_parse=True, level=level + 1)
+    elif kind in ("other", "file"):  # another process or a file: its imports do not reach the notebook
+        _scan_python(code, _Aliases(), line, found, must_parse=kind == "other", level=level + 1)
+    elif kind == "text":
+        found.extend(_text_paths(code, line))
+    elif kind == "unknown":
+        before = len(found)
+        _scan_python(code, aliases, line, found, must_parse=True, level=level + 1)
+        if any(rule == "unscanned" for _, rule, _ in found[before:]):
+            found[before:] = [f for f in found[before:] if f[1] != "unscanned"]
+            found.append((line, "unscanned", f"could not be scanned: the body of %%{shown}, a magic the scan "
+                                             "does not know, is not Python"))
+
+
+def scan_source(source: str, aliases: dict[str, str] | None = None) -> list[tuple[int, str, str]]:
+    """``(line, rule, detail)`` for one cell's code (IPython syntax allowed); ``aliases`` carries imports.
+
+    Never raises: what cannot be scanned is an ``unscanned`` finding.
+    """
+    aliases = _Aliases() if aliases is None else aliases
+    found: list[tuple[int, str, str]] = []
+    try:
+        _scan_python(source, aliases, 0, found, must_parse=True, level=0)
+    except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, _TooLarge, a bug: a flag, never a crash
+        found.append((1, "unscanned", f"could not be scanned: {_reason(exc)}"))
+    return found
 
 
 def strip_hidden(source: str) -> str:
@@ -605,8 +916,19 @@ def trusted_sources(path: str | Path) -> set[str]:
     return set()
 
 
+def _cell_text(source) -> str:
+    """A cell's source as one string, whatever the JSON holds."""
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list):
+        return "".join(part if isinstance(part, str) else str(part) for part in source)
+    return "" if source is None else str(source)
+
+
 def scan_notebook(path: str | Path, trusted: Iterable[str] | None = None) -> list[str]:
-    """The flags of one notebook, as ``"rule: cell N (grade id) line L: what"`` strings, in notebook order.
+    """The flags of one notebook, as ``"rule: cell N line L: what"`` strings, in notebook order.
+
+    ``N`` is the cell's position (1-based, among all cells), never its id or grade id.
 
     ``trusted`` are cell texts not to scan (default :func:`trusted_sources`); pass ``()`` to scan every cell.
     A notebook that cannot be read gives one ``unreadable`` flag.
@@ -615,22 +937,32 @@ def scan_notebook(path: str | Path, trusted: Iterable[str] | None = None) -> lis
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
         cells = nb["cells"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [f"unreadable: {path.name}: {type(exc).__name__}"]
-    trusted_set = trusted_sources(path) if trusted is None else set(trusted)
-    aliases: dict[str, str] = {}
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as exc:
+        return [f"unreadable: {_safe_word(path.stem)}.ipynb: {type(exc).__name__}"]
+    if not isinstance(cells, list):
+        return [f"unreadable: {_safe_word(path.stem)}.ipynb: no list of cells"]
+    try:
+        trusted_set = trusted_sources(path) if trusted is None else set(trusted)
+    except Exception:  # noqa: BLE001 - without the course's source every cell is scanned
+        trusted_set = set()
+    aliases = _Aliases()
     findings: list[Finding] = []
+    budget = MAX_NOTEBOOK_CHARS
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        found = scan_source(source, aliases)  # trusted cells still teach the aliases (the set-up's imports)
+        source = _cell_text(cell.get("source", ""))
+        budget -= len(source)
+        if budget < 0 and source not in trusted_set:
+            found = [(1, "unscanned", f"could not be scanned in full: the notebook's code is over "
+                                      f"{MAX_NOTEBOOK_CHARS} characters (a token scan was made)"),
+                     *_token_scan(source[:MAX_CELL_CHARS], 0)]
+        else:
+            found = scan_source(source, aliases)  # trusted cells still teach the aliases (the set-up's imports)
         if source in trusted_set:
             continue
-        label = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or ""
         for line, rule, detail in found:
-            findings.append(Finding(number, line, rule, detail, label))
+            findings.append(Finding(number, line, rule, detail))
     best: dict[tuple[int, int, str], Finding] = {}  # one flag per rule and line: the most telling one
     for finding in findings:
         key = (finding.cell, finding.line, finding.rule)
