@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from .errors import CourseInputError
-from .units import Quantity, fmt, q
+from .units import Quantity, _per_time, fmt, q
 
 __all__ = [
     "CheckFailed", "Diagnosis", "check", "fail", "diagnose", "expect_equal", "expect_raises", "public_checks_passed", "scenario_factors", "TOLERANCE",
@@ -36,40 +36,77 @@ _repr, _str = builtins.repr, builtins.str
 _PLAIN_NUMBERS = (int, float)
 
 
+#: At most this many lines in a failure card (the message, then the next step).
+CARD_LINES = 8
+_RED, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
+DEFAULT_NEXT_STEP = "fix the answer above, run its cell, then run this check again."
+
+
 class CheckFailed(AssertionError):
-    """A visible or hidden check failed; the message is meant for the student."""
+    """A check failed; the message is meant for the student.
+
+    In a notebook it shows as a short card, not a traceback (IPython's ``_render_traceback_`` hook): what
+    was expected, what was got, the likely mistake, and the next step. It is still an error, so nbgrader
+    scores the cell 0.
+    """
+
+    def __init__(self, message: str, next_step: str | None = None) -> None:
+        super().__init__(message)
+        self.next_step = next_step or DEFAULT_NEXT_STEP
+
+    def _render_traceback_(self) -> list[str]:
+        return card(str(self), self.next_step)
 
 
-def fail(message: str) -> NoReturn:
-    """Raise :class:`CheckFailed`. IPython hides the checker's frames; this one-line frame is all it shows."""
+def card(message: str, next_step: str = DEFAULT_NEXT_STEP) -> list[str]:
+    """The failure card's lines: ``✗`` and the first line of ``message``, the rest indented, the next step."""
+    lines = [line for line in _str(message).strip().splitlines() if line.strip()] or ["the check failed"]
+    body = lines[: CARD_LINES - 1]
+    if _len(lines) > _len(body):
+        body[-1] = body[-1] + " …"
+    out = [f"{_RED}{_BOLD}✗ {body[0]}{_RESET}"] + [f"  {line}" for line in body[1:]]
+    out.append(f"  {_DIM}Next step:{_RESET} {next_step}")
+    return out
+
+
+def fail(message: str, next_step: str | None = None) -> NoReturn:
+    """Raise :class:`CheckFailed`: the notebook shows it as a short card (see :func:`card`)."""
     __tracebackhide__ = True
-    raise CheckFailed(message)  # the check failed: the message below says what was expected and got
+    raise CheckFailed(message, next_step)
 
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """A likely mistake behind a wrong answer: the factor it explains and a sentence for the student."""
+    """A likely mistake behind a wrong answer: the factor it explains, a sentence, and what to do about it."""
 
     factor: float
     message: str
+    next_step: str = ""
 
 
-def _unit_mistakes() -> list[tuple[float, str]]:
-    out: list[tuple[float, str]] = [(8.0, "bits vs bytes: a byte is 8 bits (networks quote bits, storage bytes)")]
+_BITS = "convert bits and bytes with pint (`.to('Mbit/s')`, `.to('MB/s')`) instead of by hand."
+_PREFIX = "let pint convert prefixes (`.to('GB')`, `.to('TB')`) rather than scaling by 1,000 yourself."
+_TIME_UNIT = "keep the rate per the unit asked: `.to('msg/s')` turns a per-day figure into a per-second one."
+
+
+def _unit_mistakes() -> list[tuple[float, str, str]]:
+    out: list[tuple[float, str, str]] = [(8.0, "bits vs bytes: a byte is 8 bits (networks quote bits, storage bytes)", _BITS)]
     for n, names in ((1, "K↔M"), (2, "K↔G or M↔T"), (3, "K↔T"), (4, "K↔P")):
-        out.append((1000.0**n, f"a unit prefix: off by 1,000^{n} ({names})"))
-        out.append((1000.0**n * 8, f"a unit prefix and bits vs bytes: off by 1,000^{n} × 8"))
+        out.append((1000.0**n, f"a unit prefix: off by 1,000^{n} ({names})", _PREFIX))
     for n in (1, 2, 3, 4):
-        out.append((1.024**n, f"binary vs decimal units (KiB/MiB/GiB vs KB/MB/GB): off by 1.024^{n}"))
+        out.append((1.024**n, f"binary vs decimal units (KiB/MiB/GiB vs KB/MB/GB): off by 1.024^{n}",
+                    "use decimal units (KB, MB, GB): 1 KB = 1,000 B in this course."))
     out += [
-        (60.0, "a time unit: per minute vs per second (×60)"),
-        (3600.0, "a time unit: per hour vs per second (×3,600)"),
-        (86400.0, "a time unit: per day vs per second (×86,400)"),
-        (24.0, "a time unit: per day vs per hour (×24)"),
-        (1440.0, "a time unit: per day vs per minute (×1,440)"),
-        (1e5 / 86400, "the 10^5 s/day shortcut: a day has 86,400 s (the shortcut is 13.6 % low on rates)"),
-        (2.592 / 2.5, "the 2.5 M s/month shortcut: a 30-day month has 2.592 M s"),
-        (365.0, "a time unit: per year vs per day (×365)"),
+        (60.0, "a time unit: per minute vs per second (×60)", _TIME_UNIT),
+        (3600.0, "a time unit: per hour vs per second (×3,600)", _TIME_UNIT),
+        (86400.0, "a time unit: per day vs per second (×86,400)", _TIME_UNIT),
+        (24.0, "a time unit: per day vs per hour (×24)", _TIME_UNIT),
+        (1440.0, "a time unit: per day vs per minute (×1,440)", _TIME_UNIT),
+        (1e5 / 86400, "the 10^5 s/day shortcut: a day has 86,400 s (the shortcut makes rates 13.6 % low)",
+         "divide by 86,400 s per day (24 × 3,600), or let pint do it with `.to('msg/s')`."),
+        (2.592 / 2.5, "the 2.5 M s/month shortcut: a 30-day month has 2.592 M s",
+         "use 30 × 86,400 = 2.592 M seconds per month."),
+        (365.0, "a time unit: per year vs per day (×365)", _TIME_UNIT),
     ]
     return out
 
@@ -77,29 +114,45 @@ def _unit_mistakes() -> list[tuple[float, str]]:
 _UNIT_MISTAKES = _unit_mistakes()
 
 
+def _small(factor: float) -> bool:
+    """A factor too close to 1 to tell apart once combined with another (1.024ⁿ, the 10⁵ shortcut)."""
+    return 0.75 < factor < 1.34
+
+
 def diagnose(ratio: float, factors: Mapping[str, float] | None = None, *, rel: float = TOLERANCE) -> list[Diagnosis]:
     """Likely mistakes that explain ``got / expected == ratio``, best match first.
 
     ``factors`` names the scenario's own multipliers (``{"peak factor": 3, "replication factor": 3}``):
-    a ratio equal to one of them (or its inverse) means it was forgotten or applied twice.
+    a ratio equal to one of them (or its inverse) means it was forgotten or applied twice. When no single
+    mistake explains the ratio, two together may (×8 and a forgotten peak of 3: ×24).
     """
     if not (_isfinite(ratio) and ratio > 0):
         return []
-    found: list[tuple[float, Diagnosis]] = []
-
-    def consider(factor: float, text_high: str, text_low: str) -> None:
-        for f, text in ((factor, text_high), (1.0 / factor, text_low)):
-            miss = _abs(ratio / f - 1.0)
-            if miss <= rel:
-                found.append((miss, Diagnosis(f, text)))
-
+    single: list[tuple[float, str, str]] = []  # (factor, what went wrong, next step), both directions
+    scenario_texts: set[str] = set()
     for name, value in (factors or {}).items():
         value = _float(value)
         if value > 0 and _abs(value - 1.0) > rel:
-            consider(value, f"the {name} (×{value:g}) applied where it does not belong, or twice",
-                     f"a forgotten {name} (×{value:g})")
-    for factor, text in _UNIT_MISTAKES:
-        consider(factor, text, text)
+            step = f"check where the {name} (×{value:g}) belongs: apply it once, where the question asks for it."
+            single.append((value, f"the {name} (×{value:g}) applied where it does not belong, or twice", step))
+            single.append((1.0 / value, f"a forgotten {name} (×{value:g})",
+                           f"multiply by the {name} (×{value:g}) where the question asks for it."))
+            scenario_texts |= {single[-1][1], single[-2][1]}
+    for factor, text, step in _UNIT_MISTAKES:
+        single.append((factor, text, step))
+        single.append((1.0 / factor, text, step))
+    found: list[tuple[float, Diagnosis]] = []
+    for factor, text, step in single:
+        miss = _abs(ratio / factor - 1.0)
+        if miss <= rel:
+            found.append((miss, Diagnosis(factor, text, step)))
+    for i, (f1, t1, s1) in enumerate(single):
+        for f2, t2, _ in single[i + 1:]:
+            if t1 == t2 or (found and not ({t1, t2} & scenario_texts)) or _small(f1) or _small(f2):
+                continue
+            miss = _abs(ratio / (f1 * f2) - 1.0)
+            if miss <= rel / 2:  # ranked after every single mistake that fits
+                found.append((1.0 + miss, Diagnosis(f1 * f2, f"two mistakes together: {t1}, and {t2}", s1)))
     found.sort(key=lambda item: item[0])
     seen: set[str] = set()
     unique = []
@@ -182,6 +235,9 @@ def check(name: str, got: Any, expected: Any, *, rel: float = TOLERANCE,
             f"{name}: expected {fmt(want)} ({want.dimensionality}), got {_show(have)} ({have.dimensionality}). "
             "The units do not match: check what is counted and per which time unit."
         )
+    if _per_time(want) == "second" and _per_time(have) not in (None, "second"):
+        fail(f"{name}: expected a rate per second, got {_show(have)}: a rate per {_per_time(have)} is not QPS.",
+             f"convert it before returning: `.to('{want.units:~}')`.")
     got_value = _float(have.to(want.units).magnitude)
     want_value = _float(want.magnitude)
     if want_value == 0:
@@ -201,9 +257,10 @@ def check(name: str, got: Any, expected: Any, *, rel: float = TOLERANCE,
         hints = diagnose(ratio, factors, rel=rel)
         if hints:
             lines.append("Likely mistake: " + "; or ".join(d.message for d in hints[:2]) + ".")
+            fail("\n".join(lines), hints[0].next_step)
     elif ratio <= 0:
         lines[0] += " (wrong sign or zero)."
-    fail("\n".join(lines))
+    fail("\n".join(lines), "recompute it from the assumptions step by step, printing each step with `fmt()`.")
 
 
 def _times(factor: float) -> str:
@@ -221,7 +278,10 @@ def expect_equal(name: str, got: Any, expected: Any, *, hint: str | None = None)
     """Assert exact equality of plain values (str, int, bool, tuple, list), with expected/got in the message."""
     __tracebackhide__ = True
     kind = _type(expected)
-    if _type(got) is not kind and not (kind in _PLAIN_NUMBERS and _type(got) in _PLAIN_NUMBERS):
+    if kind is int and _type(got) is not int:  # a whole number is an int: 7.0 or True is not 7
+        fail(f"{name}: expected a whole number (int) like {expected!r}, got a {_type(got).__name__}: {got!r}",
+             "return an int: `math.ceil(x)` or `int(x)` of the figure, not a float.")
+    if _type(got) is not kind and not (kind is float and _type(got) in _PLAIN_NUMBERS):
         fail(f"{name}: expected a {kind.__name__} like {expected!r}, got a {_type(got).__name__}: {got!r}")
     if kind in (list, tuple):
         same = _len(got) == _len(expected) and all(_type(a) is _type(b) and a == b for a, b in zip(got, expected))

@@ -19,8 +19,40 @@ def test_pass_prints_a_tick_and_nothing_on_stderr(capsys):
 
 
 def test_any_compatible_unit_passes():
-    check("rate", q("5 bn msg/day"), "57870.37 msg/s", quiet=True)
+    check("rate", q("57.87037 K msg/s"), "57870.37 msg/s", quiet=True)
     check("size", q("15000 GB"), "15 TB", quiet=True)
+    check("daily", q("57870.37 msg/s"), "5 bn msg/day", quiet=True)  # asked per day: any time unit will do
+
+
+@pytest.mark.parametrize("got", ["5 bn msg/day", "3.47 M msg/min", "208.3 M msg/hour"])
+def test_a_rate_asked_per_second_must_be_per_second(got):
+    """The same rate per day is not QPS: the interviewer asked for requests per second."""
+    with pytest.raises(CheckFailed, match="expected a rate per second") as raised:
+        check("rate", q(got), "57870.37 msg/s", quiet=True)
+    assert ".to(" in raised.value.next_step
+
+
+def test_a_failure_is_a_short_card_with_the_next_step_not_a_traceback():
+    with pytest.raises(CheckFailed) as raised:
+        check("peak", q("57870.37 msg/s"), "173611.1 msg/s", scenario={"peak_factor": "3"})
+    lines = raised.value._render_traceback_()
+    assert 2 <= len(lines) <= 8
+    assert "✗ peak: expected 174 K msg/s" in lines[0] and "3× too low" in lines[0]
+    assert any("forgotten peak factor (×3)" in line for line in lines)
+    assert "Next step:" in lines[-1] and "peak factor" in lines[-1]
+    assert not any("File " in line or "Traceback" in line for line in lines)
+
+
+def test_two_mistakes_together_are_named():
+    hints = diagnose(8 * 3, {"peak factor": 3})
+    assert any("two mistakes together" in h.message and "peak factor" in h.message and "bits vs bytes" in h.message
+               for h in hints)
+
+
+@pytest.mark.parametrize("got", [7.0, True, "7"])
+def test_a_whole_number_must_be_an_int(got):
+    with pytest.raises(CheckFailed, match="expected a whole number|expected a int"):
+        expect_equal("code length", got, 7)
 
 
 def test_tolerance_is_two_percent():

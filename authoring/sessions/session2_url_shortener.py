@@ -696,13 +696,16 @@ def cells() -> list[Cell]:
                 intro="""
                 Checked: shortening a URL (`POST /shorten`, or `/links`, `/urls`) with a **custom alias** and
                 an **expiry** among its parameters, and the redirect itself (`GET /{short_code}`: the short URL
-                is the whole path). *(Hidden)*: click statistics of a link and deleting a link. Which status
-                the redirect answers with (301 or 302) comes up in the deep dive.
+                is the whole path). *(Hidden)*: click statistics of a link, deleting a link, and listing your
+                own links with **cursor** pagination (page numbers or offsets skip and repeat links while new
+                ones are created). Which status the redirect answers with (301 or 302) comes up in the deep dive.
                 """,
                 solution=API,
                 visible={"required": [("POST", SHORTEN, "shorten a URL"), ("GET", "/{}", "redirect a short code")]},
                 hidden={"required": [("GET", "/links/{}/stats|/urls/{}/stats|/stats/{}|/{}/stats", "click statistics"),
-                                     ("DELETE", "/links/{}|/urls/{}|/{}", "delete a link")]},
+                                     ("DELETE", "/links/{}|/urls/{}|/{}", "delete a link"),
+                                     ("GET", "/links|/urls|/users/{}/links|/users/{}/urls|/me/links", "list my links")],
+                        "cursor_paginated": [("GET", "/links|/urls|/users/{}/links|/users/{}/urls|/me/links")]},
                 example="POST /api/v1/shorten  body: long_url",
             ),
             visible=SHORTEN_FIELDS,
