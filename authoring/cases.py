@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from course.grading.cases import Case, CaseSource, fresh_scenario, scenario_input
+from course.grading.cases import Case, CaseSource, Comparator, fresh_scenario, scenario_input
 from course.grading.compare import assumptions, exact, quantity, text_check
 
 
@@ -23,12 +23,13 @@ def assumptions_case(sample: Mapping[str, str], units: Mapping[str, str]) -> Cas
 
 def estimate_cases(names: Sequence[str], sample: Mapping[str, str], templates: Mapping[str, Mapping[str, str]],
                    *, whole_numbers: Mapping[str, str] | None = None, rel: float = 0.02,
-                   keep: Sequence[str] = ()) -> CaseSource:
+                   keep: Sequence[str] = (), judges: Mapping[str, Comparator] | None = None) -> CaseSource:
     """Each estimate function on the sample scenario and on one fresh scenario per template.
 
     Functions named in ``whole_numbers`` must return a plain ``int`` equal to the reference's (the value
     is the hint a wrong answer shows); the others a quantity within ``rel``. Assumptions named in ``keep``
-    keep their template's value in the fresh scenarios (a constant of the problem, not a figure).
+    keep their template's value in the fresh scenarios (a constant of the problem, not a figure);
+    ``judges`` gives a function its own comparator (e.g. ``compare.ceiling`` for a count rounded up).
     """
     whole = dict(whole_numbers or {})
 
@@ -38,7 +39,7 @@ def estimate_cases(names: Sequence[str], sample: Mapping[str, str], templates: M
                       for index, template in enumerate(templates.values())]
         cases = []
         for name in names:
-            compare = exact(whole[name]) if name in whole else quantity(rel)
+            compare = (judges or {}).get(name) or (exact(whole[name]) if name in whole else quantity(rel))
             for where, values, hidden in scenarios:
                 cases.append(Case("call", name, args=(scenario_input(values),), label=f"{name} on {where}",
                                   group=name, compare=compare, hidden=hidden, scenario=values))

@@ -80,7 +80,7 @@ def requirements(fields: Mapping[str, tuple[str, str]], sample: Mapping[str, str
     table = ["| name | unit | meaning |", "|---|---|---|"]
     table += [f"| `{name}` | {unit or 'plain number'} | {what} |" for name, (unit, what) in fields.items()]
     units = ", ".join(f"{name!r}: {unit!r}" for name, (unit, _) in fields.items())
-    visible = [f"from course.assumptions import require", f"require(assumptions, {{{units}}})"]
+    visible = ["from course.assumptions import require", f"require(assumptions, {{{units}}})"]
     visible += [f"check({name!r}, assumptions.{name}, {value!r}, quiet=True)" for name, value in sample.items()]
     visible += ['print("✓ the assumptions match what the interviewer said")', 'public_checks_passed("the assumptions")']
     grading = assumptions_case(sample, {name: unit for name, (unit, _) in fields.items()})
@@ -119,13 +119,14 @@ def _estimate_defs(items: Sequence[Estimate]) -> list[str]:
 
 def estimates(grade_id: str, title: str, intro: str, items: Sequence[Estimate],
               hidden: Mapping[str, Mapping[str, str]], points: float, *, sample: Mapping[str, str],
-              whole_numbers: Mapping[str, str] | None = None, keep: Sequence[str] = ()) -> list[Cell]:
+              whole_numbers: Mapping[str, str] | None = None, keep: Sequence[str] = (),
+              judges: Mapping[str, object] | None = None) -> list[Cell]:
     """Estimation functions of the assumptions: visible checks on the sample in the notebook; at grading,
     every function on the sample and on a fresh scenario shaped like each of ``hidden``'s.
 
     Functions named in ``whole_numbers`` return a plain int (a code length, a count of shards), checked
     exactly; ``whole_numbers[name]`` is the hint a wrong answer shows. ``keep`` names assumptions the
-    fresh scenarios do not change.
+    fresh scenarios do not change; ``judges`` gives a function its own comparator (``course.grading.compare``).
     """
     whole = dict(whole_numbers or {})
     unknown = set(whole) - {item.name for item in items}
@@ -139,7 +140,8 @@ def estimates(grade_id: str, title: str, intro: str, items: Sequence[Estimate],
         return f"check({item.name!r}, {item.name}(assumptions), {value!r}, scenario=assumptions)"
 
     visible = "\n".join(line(item) for item in items)
-    grading = estimate_cases([item.name for item in items], sample, hidden, whole_numbers=whole, keep=keep)
+    grading = estimate_cases([item.name for item in items], sample, hidden, whole_numbers=whole, keep=keep,
+                             judges=judges)
     return [
         md(f"### {title}\n{textwrap.dedent(intro).strip()}"),
         answer(grade_id, "\n\n\n".join(_estimate_defs(items))),

@@ -41,11 +41,12 @@ class KeyPoint:
         return any(re.search(rf"\b{re.escape(k)}", text, flags=re.IGNORECASE) for k in self.keywords)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KeyPointsCheck:
     """The outcome of :func:`key_points`; shows itself as HTML in a notebook.
 
-    Until the answer is long enough, ``mentioned`` and ``missing`` stay empty, so nothing leaks early.
+    Until the answer is long enough, ``mentioned`` and ``missing`` stay empty and no representation of it
+    (HTML or plain text, both saved in the notebook) names a key point, so nothing leaks early.
     """
 
     revealed: bool
@@ -54,6 +55,14 @@ class KeyPointsCheck:
     points: tuple[KeyPoint, ...]
     mentioned: list[str]
     missing: list[str]
+
+    def __repr__(self) -> str:
+        if not self.revealed:
+            return (f"Write your answer first ({self.words}/{self.min_words} words): the key points appear once "
+                    "it is long enough.")
+        lines = [f"Key points ({len(self.mentioned)} of {len(self.points)} seem mentioned):"]
+        lines += [f"{'✓' if p.point in self.mentioned else '○'} {p.point}" for p in self.points]
+        return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         if not self.revealed:

@@ -147,9 +147,23 @@ def test_seed_figures_and_slips():
     assert f["cdn_servers_needed"][0] == 34
 
 
+def _spot_the_error_feedback() -> str:
+    """What a wrong choice reads after grading: the explanation is the grader's hint, not notebook text."""
+    import random
+
+    messages = []
+    for cell in spec.cells():
+        for source in cell.cases:
+            for case in source(random.Random(0)):
+                if case.name == "spot_the_error":
+                    messages.append(case.compare("C", "A", case) or "")
+    return "\n".join(messages)
+
+
 def test_notebook_text_states_the_recomputed_figures():
-    """The spot-the-error options and the ABR intro quote figures: they must be the ones computed above."""
-    text = "\n".join(cell.source for cell in spec.cells())
+    """The spot-the-error options and explanation, and the ABR intro, quote figures: they must be the ones
+    computed above."""
+    text = "\n".join(cell.source for cell in spec.cells()) + "\n" + _spot_the_error_feedback()
     for figure in ("1.04 TB/s", "8.3 Tbps", "167 KB/s", "1.67 TB/s", "13.3 Tbps", "3.33 TB/s", "26.7 Tbps"):
         assert figure in text, figure
     # The ABR intro's ladder in kbps: MB/min × 8,000 kbit/MB ÷ 60 s.

@@ -110,11 +110,23 @@ def test_a_wrong_figure_gets_the_diagnosis_of_its_mistake():
     message = check(want, {"$q": [57870.37 * 8, "message / second"]}, CASE)
     assert "8× too high" in message and "bits vs bytes" in message
     assert "per day vs per second" in check(want, {"$q": [57870.37 * 86400, "message / second"]}, CASE)
-    assert check(want, {"$q": [57870.37 * 86400, "message / day"]}, CASE) is None  # the same rate, other units
+    assert "rate per second" in check(want, {"$q": [57870.37 * 86400, "message / day"]}, CASE)  # not QPS
+    assert check({"$q": [5e9, "message / day"]}, {"$q": [57870.37, "message / second"]}, CASE) is None
     assert "expected a number with units" in check(want, "57870", CASE)
     assert "stub" in check(want, {"$raises": ["NotImplementedError", ""]}, CASE)
     for malformed in ({"$q": [1, {"a": 1}]}, {"$q": ["1", "s"]}, {"$q": [float("nan"), "s"]}, {"$q": [1, "furlongs of doom"]}):
         assert check(want, malformed, CASE)
+
+
+def test_a_count_rounded_up_on_an_exact_edge_accepts_either_honest_rounding():
+    judge_count = compare.ceiling(lambda s: float(s["need"]), "server")
+    on_edge = Case("call", "servers", label="servers", scenario={"need": "10"})
+    off_edge = Case("call", "servers", label="servers", scenario={"need": "10.4"})
+    for got in (10, 11):
+        assert judge_count({"$q": [10, "server"]}, {"$q": [got, "server"]}, on_edge) is None
+    assert judge_count({"$q": [10, "server"]}, {"$q": [12, "server"]}, on_edge)
+    assert judge_count({"$q": [11, "server"]}, {"$q": [12, "server"]}, off_edge)
+    assert judge_count({"$q": [11, "server"]}, {"$q": [11, "server"]}, off_edge) is None
 
 
 def test_text_checks_refuse_what_is_not_text_and_never_crash():

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 
 from course.grading.cases import Case, as_tuple, step
+from course.grading.compare import ceiling
+from course.units import q
 
 from ..cells import Cell
 from ..sections import (
@@ -216,6 +219,12 @@ public_checks_passed("ordering")
 
 
 
+def exact_chat_servers(s: Mapping[str, str]) -> float:
+    """The chat servers the connections need, before rounding up, from a scenario's text values (in the grader)."""
+    return float((q(s["daily_active_users"]) * q(s["online_fraction"]) * q(s["connections_per_online_user"])
+                  / q(s["connections_per_server"])).to("server").magnitude)
+
+
 def ordering_cases(rng: random.Random) -> list[Case]:
     """At grading: the visible examples, one long random run of the allocator, and random deliveries."""
     cases = [
@@ -293,7 +302,8 @@ def cells() -> list[Cell]:
         *estimates("connections", "Connections",
                    "A chat service is bound by open connections, not by storage. How many sockets are "
                    "open at the busiest moment, what memory do they hold, and how many chat servers "
-                   "does that take?", CONNECTIONS, HIDDEN, points=2, sample=SAMPLE),
+                   "does that take?", CONNECTIONS, HIDDEN, points=2, sample=SAMPLE,
+                   judges={"chat_servers_needed": ceiling(exact_chat_servers, "server")}),
         *what_if(
             "Which assumption moves the number of chat servers most?",
             ("messages_per_second", "peak_read_qps", "replicated_storage", "peak_egress_bandwidth",

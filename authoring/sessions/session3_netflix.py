@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import random
+import string
+from collections.abc import Mapping
+from typing import Any
 
+from course.architecture import path_exists
+from course.checks import fail
+from course.grading.cases import Case, as_bytes, as_frame, as_tuple, ref, step
+from course.grading.compare import _problem, ceiling, exact, show
+from course.schema import assert_schema
+
+from ..cases import text_cases
 from ..cells import Cell
 from ..sections import (
     Estimate, algorithm, api_design, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
@@ -116,6 +128,15 @@ EGRESS = [
               "return math.ceil(servers.magnitude) * u.server"),
 ]
 
+
+def _exact_servers(s: Mapping[str, str]) -> float:
+    """The edge servers the peak needs, before rounding up, from a scenario's text values (in the grader)."""
+    from course.units import q
+
+    return float((q(s["daily_active_users"]) * q(s["peak_concurrency"]) * q(s["stream_rate"])
+                  / q(s["cdn_server_egress"])).to("server").magnitude)
+
+
 #: Flush left: multiple_choice() strips the prompt but does not dedent it.
 SPOT_THE_ERROR = """
 ### Spot the error
@@ -170,12 +191,20 @@ if not path_exists(architecture, "cdn", "object_store"):
     fail("architecture: the CDN has nowhere to fill from: add 'Open Connect -> Video Origin [object_store x3]'")
 '''
 
-ARCHITECTURE_HIDDEN = '''
-from course.architecture import path_exists as _path_exists
-from course.checks import fail as _fail
-if not _path_exists(architecture, "queue", "object_store"):
-    _fail("architecture: no transcoding pipeline: a queue of jobs whose workers write renditions to object storage")
-'''
+
+def edge_paths(text: str) -> None:
+    """At grading, the visible path checks: players reach the CDN, and the CDN fills from the origin."""
+    if not path_exists(text, "client", "cdn"):
+        fail("architecture: no client reaches the CDN: players fetch video from the edge, e.g. 'TV App -> Open Connect [cdn x100]'")
+    if not path_exists(text, "cdn", "object_store"):
+        fail("architecture: the CDN has nowhere to fill from: add 'Open Connect -> Video Origin [object_store x3]'")
+
+
+def transcoding_pipeline(text: str) -> None:
+    """(Hidden) a queue of transcoding jobs whose workers write the renditions to object storage."""
+    if not path_exists(text, "queue", "object_store"):
+        fail("architecture: no transcoding pipeline: a queue of jobs whose workers write renditions to object storage")
+
 
 SCHEMA = '''
 CREATE TABLE videos (
@@ -220,6 +249,13 @@ assert_schema(
     required_columns={"video_id": "integer", "height": "integer", "bitrate_kbps": "integer", "manifest_url": "text"},
 )
 '''
+
+#: SCHEMA_VISIBLE's checks, run again by the grader on the submitted text.
+SCHEMA_VISIBLE_CHECKS = [
+    {"table": "videos", "required_columns": {"video_id": "integer", "title": "text", "duration_s": "integer"}},
+    {"table": "renditions", "required_columns": {"video_id": "integer", "height": "integer", "bitrate_kbps": "integer",
+                                                 "manifest_url": "text"}},
+]
 
 API = '''
 GET  /v1/videos                                   query: genre, cursor, limit
@@ -266,27 +302,101 @@ expect_raises(choose_rendition, ladder, -1)
 public_checks_passed("adaptive bitrate")
 '''
 
-ABR_HIDDEN = '''
-import random as _random
-from course.checks import expect_equal as _expect_equal, expect_raises as _expect_raises
-_rng = _random.Random(20260303)
-for _trial in range(400):
-    _rates = _rng.sample(range(80, 25_000), _rng.randint(1, 8))
-    _ladder = {f"r{_i}": float(_r) for _i, _r in enumerate(_rates)}
-    _tput = _rng.choice([0.0, _rng.uniform(0, 40_000)])
-    _margin = _rng.choice([0.0, 0.1, 0.2, 0.25, 0.3, 0.5])
-    _fit = [_n for _n, _r in _ladder.items() if _r <= _tput * (1 - _margin)]
-    _want = max(_fit, key=_ladder.get) if _fit else min(_ladder, key=_ladder.get)
-    _got = choose_rendition(dict(_ladder), _tput, _margin)
-    if type(_got) is not str or _got != _want:
-        _expect_equal(f"choose_rendition({_ladder}, {_tput}, {_margin})", _got, _want)
-_expect_equal("a bitrate exactly at the budget fits", choose_rendition({"a": 600.0, "b": 800.0, "c": 1000.0}, 1000, 0.2), "b")
-_expect_equal("no margin", choose_rendition({"a": 600.0, "b": 800.0, "c": 1000.0}, 1000, 0.0), "c")
-_expect_equal("zero throughput", choose_rendition({"hi": 5000.0, "lo": 300.0}, 0), "lo")
-_expect_raises(choose_rendition, {"a": 600.0}, 1000, 1.0)
-_expect_raises(choose_rendition, {"a": 600.0}, 1000, -0.1)
-_expect_raises(choose_rendition, {}, 0)
-'''
+#: The interviewer's ladder in kbps (ABR_VISIBLE's).
+EXAMPLE_LADDER = {"480p": 667, "720p": 1333, "1080p": 2667, "4K": 6667}
+
+
+def _as_dict(mapping: dict) -> dict:
+    """A dict as a channel input (a plain dict would be read as a tag)."""
+    return {"$dict": [[key, value] for key, value in mapping.items()]}
+
+
+def _rendition_case(label: str, ladder: dict, *args: Any, hidden: bool = True, **kwargs: Any) -> Case:
+    return Case("call", "choose_rendition", args=(_as_dict(ladder), *args), kwargs=kwargs, label=label,
+                group="choose_rendition", hidden=hidden)
+
+
+def _call_text(ladder: dict, *args: Any, **kwargs: Any) -> str:
+    shown = [repr(ladder), *(repr(a) for a in args), *(f"{k}={v!r}" for k, v in kwargs.items())]
+    return f"choose_rendition({', '.join(shown)})"
+
+
+def abr_cases(rng: random.Random) -> list[Case]:
+    """At grading: the visible examples, fixed boundaries, random ladders and throughputs, and bad inputs."""
+    ladder = EXAMPLE_LADDER
+    cases = [
+        _rendition_case("choose_rendition(ladder, 2000)", ladder, 2000, hidden=False),
+        _rendition_case("choose_rendition(ladder, 3000)", ladder, 3000, hidden=False),
+        _rendition_case("choose_rendition(ladder, 3000, margin=0)", ladder, 3000, margin=0, hidden=False),
+        _rendition_case("choose_rendition(ladder, 9000)", ladder, 9000, hidden=False),
+        _rendition_case("choose_rendition(ladder, 500)", ladder, 500, hidden=False),
+        _rendition_case("choose_rendition({}, 1000) (an empty ladder)", {}, 1000, hidden=False),
+        _rendition_case("choose_rendition(ladder, -1) (a negative throughput)", ladder, -1, hidden=False),
+    ]
+    three = {"a": 600.0, "b": 800.0, "c": 1000.0}
+    for what, rates, args in [("a bitrate exactly at the budget fits", three, (1000, 0.2)),
+                              ("no margin", three, (1000, 0.0)),
+                              ("zero throughput", {"hi": 5000.0, "lo": 300.0}, (0,)),
+                              ("a margin of 1", {"a": 600.0}, (1000, 1.0)),
+                              ("a negative margin", {"a": 600.0}, (1000, -0.1)),
+                              ("an empty ladder", {}, (0,))]:
+        cases.append(_rendition_case(f"{what}: {_call_text(rates, *args)}", rates, *args))
+
+    def random_ladder(rates: list) -> dict:
+        names = [f"r{i}" for i in range(len(rates))]
+        rng.shuffle(names)
+        as_float = rng.random() < 0.5
+        return {name: float(rate) if as_float else rate for name, rate in zip(names, rates)}
+
+    def margin_args(margin: float) -> tuple[tuple, dict]:
+        """The margin positionally, by keyword, or left to its default (0.2)."""
+        how = rng.randrange(3)
+        if how == 0 and margin == 0.2:
+            return (), {}
+        return ((margin,), {}) if how == 1 else ((), {"margin": margin})
+
+    # Random ladders, throughputs and margins (the old hidden test's distribution).
+    for _ in range(100):
+        ladder = random_ladder(rng.sample(range(80, 25_000), rng.randint(1, 8)))
+        throughput = rng.choice([0.0, rng.uniform(0, 40_000), rng.uniform(0, 40_000)])
+        args, kwargs = margin_args(rng.choice([0.0, 0.1, 0.2, 0.2, 0.25, 0.3, 0.5]))
+        label = _call_text(ladder, throughput, *args, **kwargs)
+        cases.append(_rendition_case(label, ladder, throughput, *args, **kwargs))
+    # A rendition exactly at the budget (throughput × (1 − margin), exact in binary floating point, however
+    # it is computed), with neighbours just above and below.
+    for _ in range(16):
+        margin = rng.choice([0.0, 0.25, 0.5, 0.75])
+        throughput = 4 * rng.randint(100, 10_000)
+        budget = int(throughput * (1 - margin))
+        rates = [budget, budget + rng.randint(1, 300)] + rng.sample(range(80, budget), rng.randint(0, 3))
+        rng.shuffle(rates)
+        ladder = random_ladder(rates)
+        args, kwargs = margin_args(margin)
+        label = "a bitrate exactly at the budget: " + _call_text(ladder, throughput, *args, **kwargs)
+        cases.append(_rendition_case(label, ladder, throughput, *args, **kwargs))
+    # The default margin (0.2), with a rendition exactly at 0.8 × throughput. For a throughput that is a
+    # multiple of 5 (up to 40,000), t × (1 − 0.2), t − t × 0.2 and the test rate / (1 − 0.2) <= t all come
+    # out exact in floating point, so every usual way of computing the budget agrees.
+    for _ in range(8):
+        fifth = rng.randint(100, 8_000)
+        throughput, budget = 5 * fifth, 4 * fifth
+        rates = [budget, budget + rng.randint(1, 300)] + rng.sample(range(80, budget), rng.randint(0, 3))
+        rng.shuffle(rates)
+        ladder = random_ladder(rates)
+        cases.append(_rendition_case("the default margin, a bitrate exactly at the budget: "
+                                     + _call_text(ladder, throughput), ladder, throughput))
+    # Bad inputs: the reference raises ValueError, so must the answer (with a message).
+    for _ in range(3):
+        ladder = random_ladder(rng.sample(range(80, 25_000), rng.randint(1, 6)))
+        throughput = round(rng.uniform(100, 40_000), 1)
+        for bad_label, args in [("a negative throughput", (-round(rng.uniform(0.5, 5_000), 1), 0.2)),
+                                ("a margin of 1 or more", (throughput, rng.choice([1.0, round(rng.uniform(1, 3), 2)]))),
+                                ("a negative margin", (throughput, -round(rng.uniform(0.01, 1), 2))),
+                                ("an empty ladder", (throughput,))]:
+            chosen = {} if bad_label == "an empty ladder" else ladder
+            cases.append(_rendition_case(f"{bad_label}: {_call_text(chosen, *args)}", chosen, *args))
+    return cases
+
 
 SIGNING = '''
 import hashlib
@@ -368,45 +478,116 @@ print("✓ verify_url compares signatures with compare_digest")
 public_checks_passed("signed URLs")
 '''
 
-SIGNING_HIDDEN = '''
-import hashlib as _hashlib
-import hmac as _hmac
-import random as _random
-from course.checks import expect_equal as _expect_equal, expect_raises as _expect_raises
-_rng = _random.Random(20260304)
-_alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_-."
-for _trial in range(150):
-    _path = "/" + "/".join("".join(_rng.choices(_alphabet, k=_rng.randint(1, 12))) for _ in range(_rng.randint(1, 5)))
-    _key = bytes(_rng.randrange(256) for _ in range(_rng.randint(8, 32)))
-    _exp = _rng.randint(1_600_000_000, 1_900_000_000)
-    _unsigned = f"{_path}?expires={_exp}"
-    _sig = _hmac.new(_key, _unsigned.encode(), _hashlib.sha256).hexdigest()
-    _want = f"{_unsigned}&sig={_sig}"
-    _url = sign_url(_path, _exp, _key)
-    if type(_url) is not str or _url != _want:
-        _expect_equal(f"sign_url({_path!r}, {_exp}, key)", _url, _want)
-    _flip = "0" if _sig[-1] != "0" else "1"
-    _other = _path + "x"
-    _cases = [
-        (_url, _key, _exp - _rng.randint(1, 10**6), True, "valid"),
-        (_url, _key, _exp, True, "at the expiry second"),
-        (_url, _key, _exp + _rng.randint(1, 10**6), False, "expired"),
-        (_url.replace(_unsigned, f"{_other}?expires={_exp}"), _key, _exp - 1, False, "tampered path"),
-        (_url.replace(f"expires={_exp}", f"expires={_exp + 3600}"), _key, _exp - 1, False, "tampered expiry"),
-        (_url, _key + b"!", _exp - 1, False, "another key"),
-        (_url[:-1] + _flip, _key, _exp - 1, False, "tampered signature"),
-        (_unsigned, _key, _exp - 1, False, "no signature"),
-        (f"{_other}?expires={_exp}&sig={_sig}", _key, _exp - 1, False, "signature of another path"),
+_PATH_ALPHABET = string.ascii_lowercase + string.digits + "_-."
+
+
+def _signed(path: str, expires: int, key: bytes) -> tuple[str, str]:
+    """``(unsigned, signature)`` of a URL as the spec defines it.
+
+    Computed here, in the grader, to build verify_url's inputs (the tampered URLs) independently of the
+    student's sign_url: a wrong sign_url then costs its own points, not verify_url's too. Whether each
+    URL verifies is still the reference solution's answer.
+    """
+    unsigned = f"{path}?expires={expires}"
+    return unsigned, hmac.new(key, unsigned.encode(), hashlib.sha256).hexdigest()
+
+
+def _verify_case(what: str, url: str, key: bytes, now: int, *, hidden: bool = True, key_text: str = "key") -> Case:
+    return Case("call", "verify_url", args=(url, as_bytes(key)), kwargs={"now": now}, group="verify_url",
+                label=f"verify_url, {what}: verify_url({url!r}, {key_text}, now={now})", hidden=hidden)
+
+
+def _sign_case(label: str, path: str, expires: int, key: bytes, *, hidden: bool = True) -> Case:
+    return Case("call", "sign_url", args=(path, expires, as_bytes(key)), label=label, group="sign_url", hidden=hidden)
+
+
+def _names_used_steps(function: str, *, nested: int = 10, called: int = 40) -> tuple:
+    """Script steps giving the names ``function``'s code refers to, those of the code nested in it
+    (comprehensions, lambdas) and those of the notebook functions it calls: SIGNING_VISIBLE's
+    ``_names_used(verify_url)``, asked through the channel. Every kept result is a tuple of names or an
+    error (a constant that is not code, a name that is not a function); the script stops after the
+    last name."""
+    steps = [step(f"{function}.__code__.co_names.__add__", as_tuple(), let="names"),
+             # the constants, padded so that reading the first `nested` of them never fails
+             step(f"{function}.__code__.co_consts.__add__", as_tuple(*[None] * nested), let="consts", keep=False)]
+    for index in range(nested):
+        steps += [step("consts.__getitem__", index, let=f"c{index}", keep=False),
+                  step(f"c{index}.co_names.__add__", as_tuple())]
+    for index in range(called):
+        steps += [step("names.__getitem__", index, let=f"n{index}", keep=False),
+                  step(f"{function}.__globals__.get", ref(f"n{index}"), let=f"f{index}", keep=False),
+                  step(f"f{index}.__code__.co_names.__add__", as_tuple())]
+    return tuple(steps)
+
+
+def _all_names(results: Any) -> set[str]:
+    names: set[str] = set()
+    for result in results if isinstance(results, list) else []:
+        if isinstance(result, dict) and list(result) == ["$tuple"] and isinstance(result["$tuple"], list):
+            names.update(name for name in result["$tuple"] if isinstance(name, str))
+    return names
+
+
+def uses_compare_digest(expected: Any, got: Any, case: Case) -> str | None:
+    """The names behind verify_url include ``compare_digest`` (SIGNING_VISIBLE's check, at grading)."""
+    problem = _problem(got)
+    if problem:
+        return f"verify_url: {problem}"
+    if "compare_digest" in _all_names(got):
+        return None
+    return ("verify_url: compare signatures with hmac.compare_digest: == stops at the first differing "
+            "character, so response times tell an attacker how much of a forged signature is right")
+
+
+def signing_cases(rng: random.Random) -> list[Case]:
+    """At grading: the visible examples; sign_url on random paths, keys and expiries; verify_url on URLs
+    signed here (valid, at the expiry second, expired, and tampered every way), malformed URLs; and
+    compare_digest."""
+    key, path, expires = _EXAMPLE_KEY, _EXAMPLE_PATH, _EXAMPLE_EXPIRES
+    url = EXAMPLE_SIGNED_URL
+    cases = [
+        _sign_case("sign_url(...) of the example", path, expires, key, hidden=False),
+        _sign_case("sign_url('videos/42', ...) (no leading '/')", "videos/42", expires, key, hidden=False),
+        _sign_case("sign_url('/videos/1?quality=hd', ...) (a query string of its own)", "/videos/1?quality=hd",
+                   1_700_000_000, b"k"),
+        _sign_case("sign_url('videos/1', ...) (no leading '/')", "videos/1", 1_700_000_000, b"k"),
+        _verify_case("as signed, before expiry", url, key, 1_700_000_000, hidden=False),
+        _verify_case("at the expiry second", url, key, expires, hidden=False),
+        _verify_case("one second later", url, key, expires + 1, hidden=False),
+        _verify_case("another video", url.replace("/42/", "/43/"), key, 1_700_000_000, hidden=False),
+        _verify_case("a later expiry", url.replace(f"={expires}", "=1900000000"), key, 1_700_000_000, hidden=False),
+        _verify_case("another key", url, b"guess", 1_700_000_000, hidden=False, key_text="b'guess'"),
+        Case("script", label="verify_url uses hmac.compare_digest", group="verify_url",
+             steps=_names_used_steps("verify_url"), compare=uses_compare_digest, reference=False),
     ]
-    for _candidate, _k, _now, _ok, _what in _cases:
-        _got = verify_url(_candidate, _k, now=_now)
-        if _got is not _ok:
-            _expect_equal(f"verify_url, {_what}: {_candidate!r} at now={_now}", _got, _ok)
-for _bad in ["", "/v", "/v?expires=abc&sig=00", "/v?sig=00&expires=1", "v?expires=1&sig=00", "/v?expires=&sig="]:
-    _expect_equal(f"verify_url({_bad!r}) (malformed)", verify_url(_bad, b"k", now=0), False)
-_expect_raises(sign_url, "/videos/1?quality=hd", 1_700_000_000, b"k")
-_expect_raises(sign_url, "videos/1", 1_700_000_000, b"k")
-'''
+    for trial in range(14):
+        path = "/" + "/".join("".join(rng.choices(_PATH_ALPHABET, k=rng.randint(1, 12)))
+                              for _ in range(rng.randint(1, 5)))
+        key = bytes(rng.randrange(256) for _ in range(rng.randint(8, 32)))
+        expires = rng.randint(1_600_000_000, 1_900_000_000)
+        key_text = f"bytes.fromhex({key.hex()!r})"
+        cases.append(_sign_case(f"sign_url({path!r}, {expires}, {key_text})", path, expires, key))
+        unsigned, sig = _signed(path, expires, key)
+        signed = f"{unsigned}&sig={sig}"
+        other = path + "x"
+        flipped = sig[:-1] + ("0" if sig[-1] != "0" else "1")
+        for what, candidate, with_key, now in [
+            ("valid", signed, key, expires - rng.randint(1, 10**6)),
+            ("at the expiry second", signed, key, expires),
+            ("expired", signed, key, expires + rng.randint(1, 10**6)),
+            ("tampered path", f"{other}?expires={expires}&sig={sig}", key, expires - 1),
+            ("tampered expiry", f"{path}?expires={expires + 3600}&sig={sig}", key, expires - 1),
+            ("another key", signed, key + b"!", expires - 1),
+            ("tampered signature", f"{unsigned}&sig={flipped}", key, expires - 1),
+            ("no signature", unsigned, key, expires - 1),
+            ("the signature of another path", f"{unsigned}&sig={_signed(other, expires, key)[1]}", key, expires - 1),
+        ]:
+            shown_key = f"bytes.fromhex({with_key.hex()!r})"
+            cases.append(_verify_case(f"{what} (random URL {trial + 1})", candidate, with_key, now, key_text=shown_key))
+    for bad in ["", "/v", "/v?expires=abc&sig=00", "/v?sig=00&expires=1", "v?expires=1&sig=00", "/v?expires=&sig="]:
+        cases.append(_verify_case("a malformed URL", bad, b"k", 0, key_text="b'k'"))
+    return cases
+
 
 RECOMMENDER = '''
 import numpy as np
@@ -471,60 +652,194 @@ expect_raises(lambda user: recommend(ratings, user), "zoe")
 public_checks_passed("the recommender")
 '''
 
-RECOMMENDER_HIDDEN = '''
-import random as _random
-import numpy as _np
-import pandas as _pd
-from course.checks import expect_equal as _expect_equal, expect_raises as _expect_raises, fail as _fail
-_rng = _random.Random(20260305)
+#: RECOMMENDER_VISIBLE's table.
+EXAMPLE_RATINGS = [
+    ("ana", "Dark", 5), ("ana", "Stranger Things", 5), ("ana", "Mindhunter", 4),
+    ("ben", "Dark", 4), ("ben", "Stranger Things", 5), ("ben", "Ozark", 2),
+    ("cai", "Ozark", 5), ("cai", "Narcos", 5), ("cai", "Mindhunter", 3),
+    ("dee", "The Crown", 5), ("dee", "Bridgerton", 4),
+    ("eli", "Stranger Things", 4), ("eli", "Dark", 5),
+    ("fay", "Narcos", 4), ("fay", "Ozark", 4), ("fay", "Dark", 2),
+]
+#: Two titles that tie exactly for 'ana' in every implementation (identical columns, one rated title: every
+#: operation on the way is the same, and the sums add exact zeros), so the tie rule can be checked exactly.
+TIE_RATINGS = [("ana", "Zulu", 3), ("bob", "Mike", 4), ("bob", "Zulu", 4), ("bob", "Alpha", 4),
+               ("bob", "Echo", 2), ("cy", "Echo", 5), ("cy", "Kilo", 4)]
+RATING_COLUMNS = ["user", "title", "rating"]
+_TOLERANCE = 1e-9
 
 
-def _check_ranking(label, got, scores, seen, k):
-    """got must be the k best unseen titles with a positive score, best first, ties by title."""
-    qualify = {t: s for t, s in scores.items() if t not in seen and s > 0}
+def _ratings_of(table: Any) -> list[tuple[Any, str, float]]:
+    """The (user, title, rating) rows of an ``as_frame`` input."""
+    body = table["$df"]
+    columns = body["columns"]
+    at = [columns.index(name) for name in RATING_COLUMNS]
+    return [(row[at[0]], row[at[1]], row[at[2]]) for row in body["data"]]
+
+
+def _scores(table: Any, user: Any) -> tuple[dict[str, float], set[str], list[str]]:
+    """recommend's score of every title ``user`` has not rated, computed here from the case's table
+    (``math.fsum``, exact integer dot products), with the titles they rated and all titles."""
+    columns: dict[str, dict[Any, float]] = {}
+    for who, title, rating in _ratings_of(table):
+        columns.setdefault(title, {})[who] = float(rating)
+    norms = {title: math.sqrt(math.fsum(r * r for r in column.values())) for title, column in columns.items()}
+
+    def cosine(a: str, b: str) -> float:
+        dot = math.fsum(r * columns[b][who] for who, r in columns[a].items() if who in columns[b])
+        return dot / (norms[a] * norms[b])
+
+    mine = {title: column[user] for title, column in columns.items() if user in column}
+    scores = {title: math.fsum(cosine(title, j) * r for j, r in mine.items())
+              for title in columns if title not in mine}
+    return scores, set(mine), sorted(columns)
+
+
+def same_ranking(expected: Any, got: Any, case: Case) -> str | None:
+    """recommend: the k best unseen titles scoring above 0, best first, judged on scores computed here.
+
+    Scores within 1e-9 of each other may come in either order, and at the k-th place either may be in: an
+    honest implementation is never failed by float rounding. (Ratings are positive, so a score is either
+    exactly 0, no common viewer, in every implementation, or clearly positive. The tie rule, equal scores
+    by title, is checked on a table whose tie is exact in every implementation: TIE_RATINGS.)
+    """
+    if isinstance(expected, dict) and list(expected) == ["$raises"]:
+        return exact()(expected, got, case)
+    problem = _problem(got)
+    if problem:
+        return f"{case.label}: {problem}"
+    table, user = case.args[0], case.args[1]
+    k = case.args[2] if len(case.args) > 2 else case.kwargs.get("k", 5)
+    scores, seen, _ = _scores(table, user)
+    tol = _TOLERANCE * max([1.0, *(abs(s) for s in scores.values())])
+    qualify = sorted((t for t, s in scores.items() if s > tol), key=lambda t: (-scores[t], t))
+    best = qualify[:k]
     if type(got) is not list or not all(type(t) is str for t in got):
-        _fail(f"{label}: expected a list of titles, got {got!r}")
-    if len(got) != min(k, len(qualify)) or len(set(got)) != len(got) or not set(got) <= set(qualify):
-        best = sorted(qualify, key=lambda t: (-qualify[t], t))[:k]
-        _fail(f"{label}: expected {best}, got {got}")
+        return f"{case.label}: expected a list of titles (strings) such as {best}, got {show(got)}"
+    for index, title in enumerate(got):
+        if title in got[:index]:
+            return f"{case.label}: {title!r} comes twice in {got}"
+        if title in seen:
+            return f"{case.label}: {title!r} is a title {user!r} has already rated: recommend only unseen titles"
+        if title not in scores:
+            return f"{case.label}: {title!r} is not a title of the table"
+        if scores[title] <= tol:
+            return (f"{case.label}: {title!r} scores {scores[title]:g}: only titles scoring above 0 qualify "
+                    f"(expected {best})")
+    if len(got) > k:
+        return f"{case.label}: expected at most k={k} titles, got {len(got)}: {got}"
     for a, b in zip(got, got[1:]):
-        if (abs(qualify[a] - qualify[b]) <= 1e-9 and a > b) or qualify[a] < qualify[b] - 1e-9:
-            _fail(f"{label}: {a!r} (score {qualify[a]:.6f}) comes before {b!r} (score {qualify[b]:.6f})")
-    if got and any(t not in got and s > qualify[got[-1]] + 1e-9 for t, s in qualify.items()):
-        _fail(f"{label}: a title scoring above {got[-1]!r} is missing: {sorted(qualify, key=lambda t: -qualify[t])[:k]}")
+        if scores[a] < scores[b] - tol:
+            return (f"{case.label}: {a!r} (score {scores[a]:.6f}) comes before {b!r} (score {scores[b]:.6f}): "
+                    f"best first (expected {best})")
+    if len(got) < k:
+        missing = [t for t in qualify if t not in got]
+    else:
+        missing = [t for t in qualify if t not in got and scores[t] > scores[got[-1]] + tol]
+    if missing:
+        title = missing[0]
+        return f"{case.label}: expected {best}, got {got}: {title!r} (score {scores[title]:.6f}) is missing"
+    return None
 
 
-for _table in range(4):
-    _users = list(range(100, 100 + _rng.randint(12, 40))) if _table % 2 else [f"u{_i:02d}" for _i in range(_rng.randint(12, 40))]
-    _titles = [f"title {_j:02d}" for _j in range(_rng.randint(6, 18))]
-    _rated = {(_u, _t): _rng.randint(1, 5) for _u in _users for _t in _titles if _rng.random() < 0.3}
-    for _u in _users:
-        _rated.setdefault((_u, _rng.choice(_titles)), _rng.randint(1, 5))
-    for _t in _titles:
-        _rated.setdefault((_rng.choice(_users), _t), _rng.randint(1, 5))
-    _rows = [(_u, _t, _r) for (_u, _t), _r in _rated.items()]
-    _rng.shuffle(_rows)
-    _frame = _pd.DataFrame(_rows, columns=["user", "title", "rating"])
-    _M = _np.zeros((len(_users), len(_titles)))
-    for (_u, _t), _r in _rated.items():
-        _M[_users.index(_u), _titles.index(_t)] = _r
-    _norms = _np.sqrt((_M ** 2).sum(axis=0))
-    _S = (_M.T @ _M) / _np.outer(_norms, _norms)
-    _got = item_similarity(_frame.copy())
-    if type(_got) is not _pd.DataFrame or set(_got.index) != set(_titles) or set(_got.columns) != set(_titles):
-        _fail(f"item_similarity (table {_table}): expected a DataFrame indexed and columned by the {len(_titles)} titles")
-    _values = _got.loc[_titles, _titles].to_numpy(dtype=float)
-    if not _np.allclose(_values, _S, atol=1e-9):
-        _i, _j = _np.unravel_index(_np.abs(_values - _S).argmax(), _S.shape)
-        _fail(f"item_similarity (table {_table}): similarity of {_titles[_i]!r} and {_titles[_j]!r} "
-              f"should be {_S[_i, _j]:.6f}, got {_values[_i, _j]:.6f}")
-    for _u in _rng.sample(_users, 8):
-        _k = _rng.randint(1, 6)
-        _scores = dict(zip(_titles, _S @ _M[_users.index(_u)]))
-        _seen = {_t for (_v, _t) in _rated if _v == _u}
-        _check_ranking(f"recommend(table {_table}, user {_u!r}, k={_k})", recommend(_frame.copy(), _u, _k), _scores, _seen, _k)
-    _expect_raises(lambda _user: recommend(_frame, _user), "nobody")
-'''
+def _frame_values(frame: Any) -> tuple[list, list, dict] | str:
+    """``(index, columns, {(row, column): value})`` of a ``$df`` result, or what is wrong with it."""
+    if not (isinstance(frame, dict) and list(frame) == ["$df"] and isinstance(frame["$df"], dict)):
+        return f"expected a DataFrame (title × title), got {show(frame)}"
+    body = frame["$df"]
+    index, columns, data = body.get("index"), body.get("columns"), body.get("data")
+    if not (isinstance(index, list) and isinstance(columns, list) and isinstance(data, list)
+            and len(data) == len(index) and all(isinstance(row, list) and len(row) == len(columns) for row in data)):
+        return "expected a DataFrame (title × title), got a malformed table"
+    values = {}
+    for row_title, row in zip(index, data):
+        for column_title, value in zip(columns, row):
+            values[(show(row_title), show(column_title))] = value
+    return [show(t) for t in index], [show(t) for t in columns], values
+
+
+def same_similarity(expected: Any, got: Any, case: Case) -> str | None:
+    """item_similarity: the reference's title × title table, rows and columns in any order, each value
+    within 1e-9."""
+    if isinstance(expected, dict) and list(expected) == ["$raises"]:
+        return exact()(expected, got, case)
+    problem = _problem(got)
+    if problem:
+        return f"{case.label}: {problem}"
+    want, have = _frame_values(expected), _frame_values(got)
+    if isinstance(want, str):
+        return f"{case.label}: the reference gave no table (a course bug: tell the instructor)"
+    if isinstance(have, str):
+        return f"{case.label}: {have}"
+    titles = sorted(want[0])
+    for what, labels in (("rows", have[0]), ("columns", have[1])):
+        if len(set(labels)) != len(labels) or sorted(labels) != titles:
+            return (f"{case.label}: expected one row and one column per title ({len(titles)} titles: "
+                    f"{', '.join(titles[:8])}{', …' if len(titles) > 8 else ''}); the {what} are "
+                    f"{', '.join(labels[:8])}{', …' if len(labels) > 8 else ''}")
+    worst, worst_pair = -1.0, None
+    for pair, value in want[2].items():
+        other = have[2][pair]
+        if type(other) not in (int, float) or not math.isfinite(other):
+            return f"{case.label}: the similarity of {pair[0]} and {pair[1]} is {show(other)}, not a number"
+        gap = abs(other - value)
+        if gap > _TOLERANCE * max(1.0, abs(value)) and gap > worst:
+            worst, worst_pair = gap, pair
+    if worst_pair:
+        a, b = worst_pair
+        return (f"{case.label}: the similarity of {a} and {b} should be {want[2][worst_pair]:.6f}, "
+                f"got {have[2][worst_pair]:.6f}")
+    return None
+
+
+def _random_ratings(rng: random.Random, numbered: bool) -> tuple[list, list[tuple]]:
+    """Users (numbers or names) and a sparse table of ratings in which every user and every title has one."""
+    count = rng.randint(12, 30)
+    users = list(range(100, 100 + count)) if numbered else [f"u{i:02d}" for i in range(count)]
+    titles = [f"title {j:02d}" for j in range(rng.randint(6, 14))]
+    rated = {(u, t): rng.randint(1, 5) for u in users for t in titles if rng.random() < 0.3}
+    for u in users:
+        rated.setdefault((u, rng.choice(titles)), rng.randint(1, 5))
+    for t in titles:
+        rated.setdefault((rng.choice(users), t), rng.randint(1, 5))
+    rows = [(u, t, r) for (u, t), r in rated.items()]
+    rng.shuffle(rows)
+    return users, rows
+
+
+def _similarity_case(label: str, rows: list, *, hidden: bool = True) -> Case:
+    return Case("call", "item_similarity", args=(as_frame(rows, RATING_COLUMNS),), label=label,
+                group="item_similarity", compare=same_similarity, hidden=hidden)
+
+
+def _recommend_case(label: str, rows: list, user: Any, *k: int, hidden: bool = True, compare=same_ranking) -> Case:
+    return Case("call", "recommend", args=(as_frame(rows, RATING_COLUMNS), user, *k), label=label,
+                group="recommend", compare=compare, hidden=hidden)
+
+
+def recommender_cases(rng: random.Random) -> list[Case]:
+    """At grading: the visible examples, an exact tie, and random rating tables (numbered and named users)."""
+    rows = EXAMPLE_RATINGS
+    cases = [
+        _similarity_case("item_similarity(ratings) of the example", rows, hidden=False),
+        _recommend_case("recommend(ratings, 'eli', k=2)", rows, "eli", 2, hidden=False),
+        _recommend_case("recommend(ratings, 'eli')", rows, "eli", hidden=False),
+        _recommend_case("recommend(ratings, 'dee') (no one else watches her titles)", rows, "dee", hidden=False),
+        _recommend_case("recommend(ratings, 'zoe') (a user with no ratings)", rows, "zoe", hidden=False),
+        _recommend_case(f"equal scores come by title: recommend({TIE_RATINGS}, 'ana')", TIE_RATINGS, "ana",
+                        compare=exact("on equal scores the title that sorts first comes first")),
+    ]
+    for table in range(4):
+        users, rows = _random_ratings(rng, numbered=table % 2 == 1)
+        shape = f"random table {table + 1}: {len(users)} users, {len(rows)} ratings"
+        cases.append(_similarity_case(f"item_similarity({shape})", rows))
+        for user in rng.sample(users, 6):
+            k = rng.choice([None, 1, 2, 3, 4, 5, 6, 8])
+            cases.append(_recommend_case(f"recommend({shape}, user {user!r}" + ("" if k is None else f", k={k}") + ")",
+                                         rows, user, *(() if k is None else (k,))))
+        cases.append(_recommend_case(f"recommend({shape}, 'nobody') (a user with no ratings)", rows, "nobody"))
+    return cases
+
 
 DEEP_DIVE = [
     ("streaming_at_scale", "How do you stream to 10 million concurrent viewers around the world?",
@@ -579,18 +894,19 @@ def cells() -> list[Cell]:
         *estimates("storage", "Storage",
                    "How much does the catalog take when every title is stored in every rendition, for one copy "
                    "and with every replica at the origin? (Set a value's unit with `.to(...)`, e.g. "
-                   "`.to(\"GB/title\")`.)", STORAGE, HIDDEN, points=3),
+                   "`.to(\"GB/title\")`.)", STORAGE, HIDDEN, points=3, sample=SAMPLE),
         *estimates("viewers", "Concurrent viewers",
                    "How many streams are open at once, on average and at the busiest moment? On average, "
                    "streams open = streams started per unit of time × how long each lasts (Little's law): "
                    "a user who starts 1.5 streams a day of 60 minutes each keeps 90 min ÷ 1,440 min "
-                   "= 0.0625 of a stream open at any moment.", VIEWERS, HIDDEN, points=2),
+                   "= 0.0625 of a stream open at any moment.", VIEWERS, HIDDEN, points=2, sample=SAMPLE),
         *estimates("egress", "Egress",
-                   "Video leaving the edge dominates everything else. How many bytes per second leave on "
-                   "average and at the peak, how much is that per day, and how many edge servers does the "
-                   "peak need? Networks and CDN servers are quoted in **bits**: say the peak the way a "
-                   "network engineer would with `fmt(peak_egress(assumptions).to('Tbit/s'))`, and let the "
-                   "units divide bytes by bits for you (1 byte = 8 bits).", EGRESS, HIDDEN, points=3),
+                       "Video leaving the edge dominates everything else. How many bytes per second leave on "
+                       "average and at the peak, how much is that per day, and how many edge servers does the "
+                       "peak need? Networks and CDN servers are quoted in **bits**: say the peak the way a "
+                       "network engineer would with `fmt(peak_egress(assumptions).to('Tbit/s'))`, and let the "
+                       "units divide bytes by bits for you (1 byte = 8 bits).", EGRESS, HIDDEN, points=3,
+                   sample=SAMPLE, judges={"cdn_servers_needed": ceiling(_exact_servers, "server")}),
         *what_if(
             "Which assumption moves the number of edge servers most, and which ones leave the catalog "
             "storage where it is?",
@@ -634,7 +950,8 @@ def cells() -> list[Cell]:
                         "no_spof": True},
                 sketch="TV App [client] -> Open Connect [cdn x100]",
             ),
-            visible=ARCHITECTURE_VISIBLE, hidden=ARCHITECTURE_HIDDEN,
+            visible=ARCHITECTURE_VISIBLE,
+            cases=[text_cases("architecture", [(edge_paths, {}), (transcoding_pipeline, {})])],
         ),
         *detailed_design_intro(),
         *with_checks(
@@ -671,6 +988,7 @@ def cells() -> list[Cell]:
                 ],
             ),
             visible=SCHEMA_VISIBLE,
+            cases=[text_cases("schema_sql", [(assert_schema, kwargs)]) for kwargs in SCHEMA_VISIBLE_CHECKS],
         ),
         *api_design(
             intro="""
@@ -700,7 +1018,7 @@ def cells() -> list[Cell]:
             safety margin for throughput that drops. Implement `choose_rendition`. (The interviewer's
             ladder in kbps: 5 MB/min × 8 bits ÷ 60 s = 667 kbps, then 1,333, 2,667 and 6,667.)
             """,
-            solution=ABR, visible=ABR_VISIBLE, hidden=ABR_HIDDEN, points=2,
+            solution=ABR, visible=ABR_VISIBLE, cases=[abr_cases], points=2,
         ),
         *algorithm(
             "signed_urls",
@@ -711,7 +1029,7 @@ def cells() -> list[Cell]:
             Change any character and the signature no longer matches. Implement `sign_url` and
             `verify_url` with `hmac` and `hashlib` (HMAC-SHA256, the signature as lower-case hex).
             """,
-            solution=SIGNING, visible=SIGNING_VISIBLE, hidden=SIGNING_HIDDEN,
+            solution=SIGNING, visible=SIGNING_VISIBLE, cases=[signing_cases],
         ),
         *algorithm(
             "recommender",
@@ -723,7 +1041,7 @@ def cells() -> list[Cell]:
             to the titles they rated, weighted by their ratings. Implement `item_similarity` and
             `recommend`. (In production this runs offline in batch; the rows are cached per user.)
             """,
-            solution=RECOMMENDER, visible=RECOMMENDER_VISIBLE, hidden=RECOMMENDER_HIDDEN, points=4,
+            solution=RECOMMENDER, visible=RECOMMENDER_VISIBLE, cases=[recommender_cases], points=4,
         ),
         *deep_dive(DEEP_DIVE),
         *wrap_up(),

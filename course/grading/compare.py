@@ -119,6 +119,36 @@ def quantity(rel: float = 0.02) -> Callable[[Any, Any, Case], str | None]:
     return compare
 
 
+def ceiling(exact: Callable[[Mapping[str, str]], float], unit: str, rel: float = 0.02
+            ) -> Callable[[Any, Any, Case], str | None]:
+    """A whole count that rounds a ratio up (servers, shards), judged like :func:`quantity`, except that when
+    the scenario's exact ratio (``exact(scenario)``, computed here in the grader) is a whole number n, both n
+    and n + 1 pass: ``ceil`` of n computed in floating point gives either, depending on the order of the
+    operations, and both are honest answers."""
+    within = quantity(rel)
+
+    def compare(expected: Any, got: Any, case: Case) -> str | None:
+        message = within(expected, got, case)
+        if message is None or not case.scenario:
+            return message
+        try:
+            needed = float(exact(case.scenario))
+        except Exception:  # noqa: BLE001 - not this scenario's shape: judged as usual
+            return message
+        have = _to_quantity(got)
+        try:
+            count = float(have.to(unit).magnitude) if have is not None else None
+        except Exception:  # noqa: BLE001 - not a count of `unit`
+            count = None
+        whole = round(needed)
+        on_edge = abs(needed - whole) <= 1e-9 * max(1.0, abs(needed))
+        if count is not None and on_edge and any(abs(count - n) <= 1e-9 * max(1.0, n) for n in (whole, whole + 1)):
+            return None
+        return message
+
+    return compare
+
+
 def _to_quantity(value: Any):
     from ..units import Quantity
 
