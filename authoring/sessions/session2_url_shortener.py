@@ -373,8 +373,8 @@ expect_equal("key_space(16, 7)", key_space(16, 7), 268_435_456)
 expect_equal("key_space(62, 7)", key_space(62, 7), 3_521_614_606_208)
 expect_equal("collision_probability(23, 365), to 3 places", round(collision_probability(23, 365), 3), 0.5)
 expect_equal("collision_probability(10_000, 16**7), to 3 places", round(collision_probability(10_000, 16**7), 3), 0.17)
-expect_equal("urls_until_collision(16**7), to the nearest 10", round(urls_until_collision(16**7), -1), 19_290)
-expect_equal("urls_until_collision(62**7), to the nearest 1,000", round(urls_until_collision(62**7), -3), 2_210_000)
+expect_equal("urls_until_collision(16**7), to the nearest 10", round(urls_until_collision(16**7), -1), 19_290.0)
+expect_equal("urls_until_collision(62**7), to the nearest 1,000", round(urls_until_collision(62**7), -3), 2_210_000.0)
 public_checks_passed("collisions")
 '''
 
