@@ -60,3 +60,24 @@ c.Autograde.autograde_preprocessors = [
     VerifiedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,
 ]
+
+# --- Nothing a student wrote or printed runs in the instructor's browser (course/grading/sanitize.py) ---
+# The autograded notebook (what formgrader, feedback and "open live notebook" render) is sanitized last,
+# after the grades are saved; feedback sanitizes first (notebooks autograded before this existed); the
+# formgrader sanitizes each submission again as it renders it (HTMLExporter is its renderer).
+# `nbgrader export` writes a CSV no spreadsheet reads as formulas (course/grading/export.py).
+from course.grading.sanitize import SanitizeSubmission, configured_pipeline  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [*configured_pipeline(c, "Autograde", "autograde_preprocessors"),
+                                       SanitizeSubmission]
+c.GenerateFeedback.preprocessors = [SanitizeSubmission, *configured_pipeline(c, "GenerateFeedback", "preprocessors")]
+c.HTMLExporter.preprocessors = [SanitizeSubmission]
+c.ExportApp.plugin_class = "course.grading.export.SafeCsvExportPlugin"
+
+# --- Cell hygiene (course/grading/hygiene.py) ---
+# A pasted, duplicated, relabelled or malformed nbgrader cell never makes nbgrader refuse the notebook
+# ("invalid notebook", empty score): DropUnknownCells runs first in the sanitize step and settles every
+# cell against the gradebook (unknown ones become plain cells, relabelled known ones are put back).
+from course.grading.hygiene import with_hygiene  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = with_hygiene(c)

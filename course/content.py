@@ -43,11 +43,7 @@ def load_session(session_id: str) -> SessionContent:
         raise CourseInputError(f"no content for session {session_id!r}")
     text = path.read_text(encoding="utf-8")
     data = tomllib.loads(text)
-    clarifications = tuple(
-        Clarification(topic=c["topic"], keywords=tuple(c["keywords"]), example_question=c["example_question"],
-                      answer=c["answer"])
-        for c in data.get("clarification", [])
-    )
+    clarifications = tuple(Clarification.from_dict(c) for c in data.get("clarification", []))
     deep = {
         name: tuple(KeyPoint(point=p["point"], keywords=tuple(p["keywords"])) for p in spec["points"])
         for name, spec in data.get("key_points", {}).items()

@@ -13,6 +13,11 @@ Four tables, each a :class:`pandas.DataFrame`:
   ``autograded/<assignment>.csv`` that ``python -m course grade`` writes (or scanning ``submitted/``).
 
 And two figures (:func:`score_histogram`, :func:`pass_rate_chart`), built with matplotlib's object API.
+
+Student ids and flags come from students (folder names, their code): :func:`to_csv` writes any of the
+tables so that no cell starts a spreadsheet formula, the flags are cut to a safe character set
+(``course.grading.report.safe_cell``), and the text report replaces control characters (a folder name
+with terminal escape sequences prints as ``?``).
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .report import csv_line, from_csv, safe_cell
+
 ROOT = Path(__file__).resolve().parents[2]
 
 __all__ = ["ClassData", "load", "score_distribution", "pass_rates", "hardest_checks", "flagged_submissions",
-           "score_histogram", "pass_rate_chart", "report", "show"]
+           "score_histogram", "pass_rate_chart", "report", "show", "to_csv"]
 
 
 @dataclass
@@ -212,17 +219,17 @@ def flagged_submissions(course_dir: str | Path, assignment: str) -> pd.DataFrame
     if report_csv.is_file():
         with report_csv.open(newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                student = row.get("student") or row.get("student_id") or ""
-                text = (row.get("flags") or "").strip()
+                student = from_csv(row.get("student") or row.get("student_id") or "")
+                text = from_csv((row.get("flags") or "").strip())
                 if student and text:
-                    per_student[student] = [part.strip() for part in text.split("; ") if part.strip()]
+                    per_student[student] = [safe_cell(part.strip(), 300) for part in text.split("; ") if part.strip()]
     else:
         from .scan import scan_notebook
 
         for path in sorted((course_dir / "submitted").glob(f"*/{assignment}/*.ipynb")):
             found = scan_notebook(path)
             if found:
-                per_student.setdefault(path.parent.parent.name, []).extend(found)
+                per_student.setdefault(path.parent.parent.name, []).extend(safe_cell(f, 300) for f in found)
     rows = [{"student": student, "flags": len(flags),
              "rules": ", ".join(sorted({flag.split(":", 1)[0] for flag in flags})),
              "details": "; ".join(flags)}
@@ -276,7 +283,37 @@ def report(assignment: str, course_dir: str | Path = ROOT, *, db_url: str | None
     with pd.option_context("display.max_colwidth", 90, "display.width", 160):
         for heading, table in sections:
             out += ["", heading, "-" * len(heading), "(none)" if table.empty else table.to_string(index=False)]
-    return "\n".join(out)
+    return _printable("\n".join(out))
+
+
+# C0/C1 control characters but tab and newline, and the bidirectional overrides (text that reads backwards).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str) -> str:
+    """``text`` without what a terminal would obey instead of print (escape sequences, bidi overrides)."""
+    return _UNPRINTABLE.sub("?", text)
+
+
+def to_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write one of the tables as CSV, with no cell a spreadsheet would read as a formula (OWASP).
+
+    Text cells (student ids, flags) that start with ``= + - @``, a tab or CR get a leading ``'``
+    (``course.grading.report.csv_line``); numbers are written as numbers.
+    """
+    path = Path(path)
+    lines = [csv_line(list(table.columns))]
+    for row in table.itertuples(index=False):
+        lines.append(csv_line(["" if _missing(value) else value for value in row]))
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or an array in a cell
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
