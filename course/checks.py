@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from .errors import CourseInputError
+from .errors import CourseInputError, card
 from .units import Quantity, _per_time, fmt, q
 
 __all__ = [
@@ -36,9 +36,6 @@ _repr, _str = builtins.repr, builtins.str
 _PLAIN_NUMBERS = (int, float)
 
 
-#: At most this many lines in a failure card (the message, then the next step).
-CARD_LINES = 8
-_RED, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
 DEFAULT_NEXT_STEP = "fix the answer above, run its cell, then run this check again."
 
 
@@ -56,17 +53,6 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self) -> list[str]:
         return card(str(self), self.next_step)
-
-
-def card(message: str, next_step: str = DEFAULT_NEXT_STEP) -> list[str]:
-    """The failure card's lines: ``✗`` and the first line of ``message``, the rest indented, the next step."""
-    lines = [line for line in _str(message).strip().splitlines() if line.strip()] or ["the check failed"]
-    body = lines[: CARD_LINES - 1]
-    if _len(lines) > _len(body):
-        body[-1] = body[-1] + " …"
-    out = [f"{_RED}{_BOLD}✗ {body[0]}{_RESET}"] + [f"  {line}" for line in body[1:]]
-    out.append(f"  {_DIM}Next step:{_RESET} {next_step}")
-    return out
 
 
 def fail(message: str, next_step: str | None = None) -> NoReturn:
