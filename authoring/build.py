@@ -30,6 +30,19 @@ def render(session_id: str) -> str:
     return normalized(nb)
 
 
+def sample_data(session_id: str) -> str:
+    """``course/data/<id>.sample.json``: the sample's assumptions and figures the visible checks compare with."""
+    merged: dict = {"assumptions": {}, "units": {}, "expected": {}, "whole_numbers": {}}
+    for cell in SESSIONS[session_id].cells():
+        for key, value in cell.data.items():
+            merged.setdefault(key, {}).update(value)
+    return json.dumps(merged, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def sample_path(root: Path, session_id: str) -> Path:
+    return root / "course" / "data" / f"{session_id}.sample.json"
+
+
 def normalized(nb: nbformat.NotebookNode) -> str:
     """Stable JSON: sorted keys, one-space indent, trailing newline (small, reviewable diffs)."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
@@ -42,12 +55,12 @@ def source_path(root: Path, session_id: str) -> Path:
 def write_sources(root: Path = ROOT) -> list[Path]:
     written = []
     for session_id in SESSIONS:
-        path = source_path(root, session_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = render(session_id)
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
+        for path, text in ((source_path(root, session_id), render(session_id)),
+                           (sample_path(root, session_id), sample_data(session_id))):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+                written.append(path)
     return written
 
 
@@ -86,9 +99,10 @@ def stale(root: Path = ROOT) -> list[str]:
     """Files under source/ or release/ that differ from a fresh build."""
     problems = []
     for session_id in SESSIONS:
-        path = source_path(root, session_id)
-        if not path.exists() or path.read_text(encoding="utf-8") != render(session_id):
-            problems.append(str(path.relative_to(root)))
+        for path, text in ((source_path(root, session_id), render(session_id)),
+                           (sample_path(root, session_id), sample_data(session_id))):
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                problems.append(str(path.relative_to(root)))
     fresh = generate_release(root)
     try:
         committed = {p.relative_to(root / "release") for p in (root / "release").rglob("*") if p.is_file()}

@@ -36,6 +36,8 @@ class Cell:
     metadata: dict = field(default_factory=dict)
     #: A test cell's case sources (course.grading.cases): read by the grader, never written to the notebook.
     cases: tuple = ()
+    #: What the session's data file (course/data/<id>.sample.json) needs from this cell; not in the notebook.
+    data: dict = field(default_factory=dict)
 
     def to_nbformat(self, fallback_id: str):
         maker = new_markdown_cell if self.kind == "markdown" else new_code_cell
@@ -71,7 +73,7 @@ def answer(grade_id: str, text: str, *, stub: str | None = None) -> Cell:
     return Cell("code", body, grade_id, meta)
 
 
-def tests(grade_id: str, points: float, visible: str, cases=()) -> Cell:
+def tests(grade_id: str, points: float, visible: str, cases=(), *, data: dict | None = None) -> Cell:
     """A locked test cell: visible checks for instant feedback in the student's kernel.
 
     At grading its source is not run: the grader judges ``cases`` (case sources, see
@@ -80,7 +82,7 @@ def tests(grade_id: str, points: float, visible: str, cases=()) -> Cell:
     if not cases:
         raise ValueError(f"test cell {grade_id!r} needs grading cases")
     return Cell("code", _clean(visible), grade_id, _nbgrader(grade_id, grade=True, locked=True, points=points),
-                cases=tuple(cases))
+                cases=tuple(cases), data=dict(data or {}))
 
 
 def written(grade_id: str, points: float, model_answer: str) -> Cell:

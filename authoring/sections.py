@@ -54,7 +54,7 @@ def header(session_id: str, title: str, level: str, problem: str, how_long: str 
             f"""
             from course.units import u, q, fmt
             from course.assumptions import Assumptions
-            from course.checks import check, expect_equal, public_checks_passed
+            from course.checks import expect_equal, public_checks_passed
             from course.architecture import architecture_editor, assert_architecture, show_architecture
             from course.schema import assert_schema
             from course.api import assert_api
@@ -62,6 +62,7 @@ def header(session_id: str, title: str, level: str, problem: str, how_long: str 
             from course.content import load_session
 
             SESSION = load_session({session_id!r})
+            check, check_assumptions = SESSION.check, SESSION.check_assumptions  # figures from the session's data
             """,
             cell_id="setup",
             locked=True,
@@ -79,10 +80,7 @@ def requirements(fields: Mapping[str, tuple[str, str]], sample: Mapping[str, str
     ) + f")\n{END}"
     table = ["| name | unit | meaning |", "|---|---|---|"]
     table += [f"| `{name}` | {unit or 'plain number'} | {what} |" for name, (unit, what) in fields.items()]
-    units = ", ".join(f"{name!r}: {unit!r}" for name, (unit, _) in fields.items())
-    visible = ["from course.assumptions import require", f"require(assumptions, {{{units}}})"]
-    visible += [f"check({name!r}, assumptions.{name}, {value!r}, quiet=True)" for name, value in sample.items()]
-    visible += ['print("✓ the assumptions match what the interviewer said")', 'public_checks_passed("the assumptions")']
+    visible = ["check_assumptions(assumptions)", 'public_checks_passed("the assumptions")']
     grading = assumptions_case(sample, {name: unit for name, (unit, _) in fields.items()})
     return [
         md(
@@ -101,7 +99,8 @@ def requirements(fields: Mapping[str, tuple[str, str]], sample: Mapping[str, str
         answer("assumptions", sample_solution,
                stub="assumptions = Assumptions(\n" + "".join(f"    {name}=...,  # {unit or 'plain number'}\n"
                                                         for name, (unit, _) in fields.items()) + ")"),
-        tests("test_assumptions", points, "\n".join(visible), [grading]),
+        tests("test_assumptions", points, "\n".join(visible), [grading],
+              data={"assumptions": dict(sample), "units": {name: unit for name, (unit, _) in fields.items()}}),
     ]
 
 
@@ -133,19 +132,15 @@ def estimates(grade_id: str, title: str, intro: str, items: Sequence[Estimate],
     if unknown:
         raise ValueError(f"whole_numbers names no estimate of this group: {sorted(unknown)}")
 
-    def line(item: Estimate) -> str:
-        value = item.expected["sample"]
-        if item.name in whole:
-            return f"expect_equal({item.name!r}, {item.name}(assumptions), {int(value)!r}, hint={whole[item.name]!r})"
-        return f"check({item.name!r}, {item.name}(assumptions), {value!r}, scenario=assumptions)"
-
-    visible = "\n".join(line(item) for item in items)
+    visible = "\n".join(f"check({item.name!r}, {item.name}(assumptions))" for item in items)
     grading = estimate_cases([item.name for item in items], sample, hidden, whole_numbers=whole, keep=keep,
                              judges=judges)
     return [
         md(f"### {title}\n{textwrap.dedent(intro).strip()}"),
         answer(grade_id, "\n\n\n".join(_estimate_defs(items))),
-        tests(f"test_{grade_id}", points, visible + f"\npublic_checks_passed({title.lower()!r})", [grading]),
+        tests(f"test_{grade_id}", points, visible + f"\npublic_checks_passed({title.lower()!r})", [grading],
+              data={"expected": {item.name: item.expected["sample"] for item in items},
+                    "whole_numbers": {name: whole[name] for name in whole}}),
     ]
 
 

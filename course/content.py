@@ -1,11 +1,15 @@
-"""Student-facing content of a session (interviewer answers, deep-dive key points), loaded from TOML.
+"""Student-facing content of a session, loaded from ``course/data/``: the interviewer's answers and the
+deep-dive key points (``<id>.toml``, written by hand), and the sample scenario's figures the visible
+checks compare with (``<id>.sample.json``, generated from the session spec by ``make release``).
 
-Solutions and hidden tests are not here: they live in ``authoring/``, outside the package the grading
-kernel imports.
+The sample's figures are here so that no check cell spells out an answer: a check cell names what it
+checks (``check("read_qps", read_qps(assumptions))``). Solutions and the grading cases are not here:
+they live in ``authoring/``, outside the package the grading kernel imports.
 """
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +30,49 @@ class SessionContent:
     session_id: str
     clarifications: tuple[Clarification, ...]
     deep_dive: dict[str, tuple[KeyPoint, ...]] = field(default_factory=dict)
+    sample: dict = field(default_factory=dict)  # {"assumptions", "units", "expected", "whole_numbers"}
+
+    def check(self, name: str, got, expected=None, **kwargs) -> None:
+        """The visible check of the sample figure ``name``: ``check("read_qps", read_qps(assumptions))``.
+
+        The expected figure comes from the session's data, never from the cell; a whole number (a code
+        length, a count of shards) must be an ``int``. With ``expected`` given, this is
+        :func:`course.checks.check`.
+        """
+        __tracebackhide__ = True
+        from .assumptions import Assumptions
+        from .checks import check, expect_equal
+
+        if expected is not None:
+            return check(name, got, expected, **kwargs)
+        figures = self.sample.get("expected", {})
+        if name not in figures:
+            raise CourseInputError(f"no sample figure named {name!r} in session {self.session_id!r}; "
+                                   f"the figures are {', '.join(sorted(figures)) or 'none'}")
+        hints = self.sample.get("whole_numbers", {})
+        if name in hints:
+            return expect_equal(name, got, int(figures[name]), hint=hints[name])
+        scenario = Assumptions(**self.sample["assumptions"]) if self.sample.get("assumptions") else None
+        return check(name, got, figures[name], scenario=kwargs.pop("scenario", scenario), **kwargs)
+
+    def check_assumptions(self, assumptions) -> None:
+        """The pinned assumptions have every field, in compatible units, each what the interviewer said
+        (within 2 %). A mismatch names the field, never the value: ask the interviewer again."""
+        __tracebackhide__ = True
+        from .assumptions import require
+        from .checks import TOLERANCE, fail
+        from .units import q
+
+        require(assumptions, self.sample.get("units", {}))
+        wrong = []
+        for name, text in self.sample.get("assumptions", {}).items():
+            want, have = q(text), assumptions[name]
+            if abs(float(have.to(want.units).magnitude) - float(want.magnitude)) > TOLERANCE * abs(float(want.magnitude)):
+                wrong.append(name)
+        if wrong:
+            fail(f"assumptions: {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not what the interviewer said",
+                 "ask the interviewer about it again (above), and write down exactly what they say, with units.")
+        print("✓ the assumptions match what the interviewer said")
 
     def key_points(self, question: str, answer_text: str):
         """Reveal the model key points of a deep-dive question once ``answer_text`` is written."""
@@ -36,7 +83,7 @@ class SessionContent:
 
 
 def load_session(session_id: str) -> SessionContent:
-    """Load ``course/data/<session_id>.toml``."""
+    """Load ``course/data/<session_id>.toml`` and, when there is one, ``<session_id>.sample.json``."""
     __tracebackhide__ = True
     path = DATA / f"{session_id}.toml"
     if not path.is_file():
@@ -48,4 +95,6 @@ def load_session(session_id: str) -> SessionContent:
         name: tuple(KeyPoint(point=p["point"], keywords=tuple(p["keywords"])) for p in spec["points"])
         for name, spec in data.get("key_points", {}).items()
     }
-    return SessionContent(session_id, clarifications, deep)
+    sample_path = DATA / f"{session_id}.sample.json"
+    sample = json.loads(sample_path.read_text(encoding="utf-8")) if sample_path.is_file() else {}
+    return SessionContent(session_id, clarifications, deep, sample)

@@ -291,7 +291,7 @@ def choose_rendition(ladder: dict[str, float], throughput_kbps: float, margin: f
 
 ABR_VISIBLE = '''
 from course.checks import expect_raises
-ladder = {"480p": 667, "720p": 1333, "1080p": 2667, "4K": 6667}  # kbps: 5, 10, 20 and 50 MB/min
+ladder = {"480p": 667, "720p": 1333, "1080p": 2667, "4K": 6667}  # bitrates in kbps
 expect_equal("choose_rendition(ladder, 2000)", choose_rendition(ladder, 2000), "720p")
 expect_equal("choose_rendition(ladder, 3000)", choose_rendition(ladder, 3000), "720p")
 expect_equal("choose_rendition(ladder, 3000, margin=0)", choose_rendition(ladder, 3000, margin=0), "1080p")
