@@ -186,5 +186,5 @@ def test_video_bitrate_card_converts_with_mbps_times_7_5():
         assert per_server == pytest.approx(400 / mbps * 1e3, rel=1e-3), name
     assert card.loc["course ladder: 720p", "Mbps"] == "1.333"
     assert card.loc["course ladder: 4K", "Mbps"] == "6.667"
-    assert card.loc["Netflix guidance: HD", "MB/min"] == "37.5"
+    assert card.loc["Netflix guidance, older page: HD", "MB/min"] == "37.5"
     assert card.loc["course ladder: 720p", "streams per 400 Gbps server"] == "300,000"

@@ -143,7 +143,7 @@ CREATE TABLE messages (
     content        TEXT        NOT NULL,
     created_at     TIMESTAMP   NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (chat_id, seq),
-    UNIQUE KEY uq_sender_client_msg (sender_id, client_msg_id)
+    UNIQUE KEY uq_client_msg (chat_id, sender_id, client_msg_id)  -- with the shard key (chat_id): one shard checks it
 );
 
 CREATE TABLE chat_members (
@@ -164,7 +164,7 @@ WS   /v1/connect                               # one socket per device: send, de
 POST /v1/chats/{chat_id}/messages              body: client_msg_id, content
 GET  /v1/chats/{chat_id}/messages              query: before_seq, limit
 POST /v1/chats/{chat_id}/read                  body: seq
-GET  /v1/sync                                  query: since_seq, limit
+GET  /v1/sync                                  query: cursor, limit  # the device's place in its inbox
 '''
 
 ALGORITHM = '''
@@ -255,7 +255,8 @@ DEEP_DIVE = [
      - Persist every message before delivering it, so nothing depends on the recipient being online.
      - Online recipient: the session registry says which chat server holds the socket; route it there.
      - Offline recipient: send a push notification (APNs/FCM) through a queue; no socket to push to.
-     - On reconnect the device syncs: "give me everything after seq N" for each chat (per-device cursor).
+     - On reconnect the device syncs from its cursor, a per-device position in the user's inbox: sequence
+       numbers are per chat, so one "since seq N" cannot cover every chat.
      - Delivery is at-least-once with retries and backoff; the client de-duplicates by (chat, seq), and
        acks drive the delivered/read receipts.
      """),

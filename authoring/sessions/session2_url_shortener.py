@@ -144,7 +144,9 @@ Click Stream -> Click Analytics [analytics x2] : counts per day
 
 SCHEMA = '''
 CREATE TABLE urls (
-    short_code  VARCHAR(16)   NOT NULL,           -- base62 of a counter id, or the owner's custom alias
+    short_code  VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+                    -- base62 of a counter id, or the owner's alias; a _bin collation keeps "aB" and "Ab" apart
+                    -- (MySQL's default collation ignores case, which would leave 36 of the 62 characters)
     long_url    VARCHAR(2048) NOT NULL,
     owner_id    BIGINT,                           -- NULL for anonymous links
     created_at  TIMESTAMP     NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -155,7 +157,7 @@ CREATE TABLE urls (
 
 -- Click counts stay off the hot urls row: the analytics pipeline adds them up per day.
 CREATE TABLE click_stats (
-    short_code  VARCHAR(16) NOT NULL,
+    short_code  VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     day         DATE        NOT NULL,
     clicks      BIGINT      NOT NULL DEFAULT 0,
     PRIMARY KEY (short_code, day)
@@ -544,7 +546,8 @@ DEEP_DIVE = [
      - A counter never collides: base62 of a unique id. One global counter is a bottleneck and a single point
        of failure, so hand out ranges: ZooKeeper (or one database row) gives each server a block of ids.
      - A server that dies loses the rest of its block: harmless gaps, never duplicates.
-     - Alternatives: a key generation service with pre-generated codes (and a standby), or Snowflake-style ids.
+     - Alternatives: a key generation service with pre-generated codes (and a standby). Snowflake-style
+       64-bit ids are unique without coordination, but take 11 base62 characters, not 7.
      - Custom aliases share the key space: insert with the primary key's uniqueness and fail on conflict.
      - Sequential codes are guessable: shuffle the counter (a bijective permutation) if enumeration matters.
      """),

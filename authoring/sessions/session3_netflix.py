@@ -849,7 +849,8 @@ DEEP_DIVE = [
      - Netflix runs its own CDN, Open Connect: appliances placed inside ISPs and at exchange points
        serve the vast majority of traffic without crossing the internet backbone.
      - Demand is predictable, so popular titles are pre-positioned (filled) at night, off-peak; the
-       origin object store serves the long tail and fills misses.
+       origin object store never serves viewers: a title one appliance lacks comes from another Open
+       Connect appliance (steered by the playback service), and the appliances fill from the origin.
      - Size it by egress, not storage: 13–27 Tbps at peak is ~34–67 servers at 400 Gbps flat out, so
        several times that for geography, headroom and failures.
      - Steering: the playback service picks healthy nearby servers per client and lists more than one
