@@ -382,6 +382,13 @@ def _malformed(release, source, other):
     return nb
 
 
+def _deleted(release, source, other):
+    """An answer cell deleted together with its test cell (nbgrader's own re-adding fails with KeyError)."""
+    nb = submissions.fill(release, source)
+    nb.cells = [c for c in nb.cells if submissions.grade_id(c) not in ("traffic", "test_traffic")]
+    return nb
+
+
 STUDENTS = {"pasted_unknown": _pasted_unknown, "duplicated": _duplicated, "relabelled": _relabelled,
             "malformed": _malformed}
 
@@ -405,7 +412,8 @@ def graded(tmp_path_factory):
     source = submissions.read(course / "source" / SESSION / f"{SESSION}.ipynb")
     other = submissions.read(release_nb(OTHER))
     notebooks = {"perfect": submissions.fill(release, source),
-                 **{name: make(release, source, other) for name, make in STUDENTS.items()}}
+                 **{name: make(release, source, other) for name, make in STUDENTS.items()},
+                 "deleted": _deleted(release, source, other)}
     results = {}
     for name, nb in notebooks.items():
         _write(nb, course / "submitted" / name / SESSION / f"{SESSION}.ipynb")
@@ -654,3 +662,13 @@ def test_a_device_node_is_refused_without_opening_it(tmp_path):
     with _deadline(20):
         flags = safe_copy_tree(src, tmp_path / "dst", max_bytes=1000, max_files=10)
     assert flags == ["special-file: a character device was refused (file 1, 'zero')"]
+
+
+@pytest.mark.e2e
+def test_a_deleted_answer_and_its_test_cost_their_points_not_the_notebook(graded):
+    result = graded["results"]["deleted"]
+    assert result["success"], (result.get("log") or "")[-2000:]
+    score, perfect = graded["scores"]["deleted"], graded["scores"]["perfect"]
+    # test_traffic's 3 points, and test_bandwidth's 2: the bandwidth estimates call the deleted traffic functions
+    assert score.autograded == perfect.autograded - 3 - 2
+    assert re.search(r"Cell hygiene: restored: a deleted answer cell was put back as released", result.get("log") or "")

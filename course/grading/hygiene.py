@@ -369,11 +369,59 @@ class DropUnknownCells(NbGraderPreprocessor):
             self.log.warning("Cell hygiene without the gradebook's cells (%s)", type(exc).__name__)
             known = None
         flags = sanitize_cells(nb, known)
+        if known is not None:
+            try:
+                flags += restore_deleted_cells(nb, info["db_url"], info["assignment"], info["notebook"])
+            except Exception as exc:  # noqa: BLE001 - nbgrader's own handling then decides
+                self.log.warning("Cell hygiene could not restore deleted cells (%s)", type(exc).__name__)
         for flag in flags:
             self.log.warning("Cell hygiene: %s", flag)
         resources.setdefault("course_flags", []).extend(flags)
         _record(info, flags)
         return nb, resources
+
+
+def restore_deleted_cells(nb, db_url: str, assignment: str, notebook: str) -> list[str]:
+    """Put back, as released, the answer and locked cells a student deleted; the flags.
+
+    nbgrader re-adds a deleted *test* cell after the cell before it in the assignment, and fails with a
+    ``KeyError`` when that cell (the answer it tests) was deleted too. A restored answer holds the
+    release's stub, so it earns nothing; the cells around it are graded as usual. Test cells are left to
+    nbgrader (``OverwriteCells.add_missing_cells``).
+    """
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        record = gb.find_notebook(notebook, assignment)
+        graded = {c.name for c in record.grade_cells}
+        solutions = {c.name for c in record.solution_cells}
+        order = [(c.name, c.cell_type, c.source, bool(c.locked)) for c in record.source_cells]
+    cells = _cells(nb)
+
+    def positions() -> dict[str, int]:
+        out = {}
+        for index, cell in enumerate(cells):
+            meta = _mapping(_mapping(cell).get("metadata")).get("nbgrader")
+            name = _mapping(meta).get("grade_id")
+            if isinstance(name, str):
+                out.setdefault(name, index)
+        return out
+
+    flags = []
+    for i, (name, cell_type, source, locked) in enumerate(order):
+        where = positions()
+        if name in where or name in graded:
+            continue
+        at = next((where[prev] + 1 for prev, *_ in reversed(order[:i]) if prev in where), 0)
+        maker = {"markdown": new_markdown_cell, "raw": new_raw_cell}.get(cell_type, new_code_cell)
+        cell = maker(source)
+        cell["metadata"]["nbgrader"] = _node({"schema_version": 3, "grade": False, "solution": name in solutions,
+                                              "locked": locked, "grade_id": name, "cell_type": cell_type})
+        cells.insert(at, cell)
+        kind = "answer" if name in solutions else "locked"
+        flags.append(f"restored: a deleted {kind} cell was put back as released, at cell {at + 1}")
+    return flags
 
 
 def with_hygiene(config) -> list:
