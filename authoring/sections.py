@@ -58,11 +58,12 @@ def header(session_id: str, title: str, level: str, problem: str, how_long: str 
             from course.architecture import architecture_editor, assert_architecture, show_architecture
             from course.schema import assert_schema
             from course.api import assert_api
-            from course import cards
+            from course import cards, evidence
             from course.content import load_session
 
             SESSION = load_session({session_id!r})
             check, check_assumptions = SESSION.check, SESSION.check_assumptions  # figures from the session's data
+            evidence.start(SESSION)  # what you do here feeds the wrap-up's suggested level (never the grade)
             """,
             cell_id="setup",
             locked=True,
@@ -188,16 +189,18 @@ def deep_dive(questions: Sequence[tuple[str, str, str]], points: float = 2) -> l
 
 
 def wrap_up() -> list[Cell]:
-    """Self-assessment against the rubric and the level it maps to."""
+    """Self-assessment against the rubric, beside a level suggested from what the student did."""
     return [
         md(
             f"""
             ## 6 · Wrap-up (minutes {minutes_of('Wrap-up')})
-            Rate yourself honestly on the four dimensions interviewers use (each weighs 25 %). The level
-            is what your ratings would usually map to; compare it with how the checks and the deep dive went.
+            Rate yourself honestly on the four dimensions interviewers use (25 % each). Beside your rating,
+            the notebook suggests a level from what you did here: the topics you found without the list,
+            the checks you passed first time, the key points your deep-dive answers covered and the time
+            each phase took, with its reasons. Neither is a grade.
             """
         ),
-        code("from course.rubric import rubric_widget\nrubric_widget()"),
+        code("from course.rubric import rubric_widget\nrubric_widget(SESSION)"),
     ]
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import re
 import textwrap
 from collections.abc import Iterable
@@ -54,6 +55,7 @@ __all__ = [
     "KINDS",
     "ArchitectureEditor",
     "architecture_editor",
+    "answer_cell",
     "architecture_problems",
     "assert_architecture",
     "cache_on_read_path",
@@ -703,23 +705,80 @@ _EDITOR_CSS = "<style>.course-architecture-text textarea { font-family: monospac
 _PLACEHOLDER = "Mobile App [client] -> Load Balancer [lb x2] -> Chat Service [service x3] -> Message Store [db x3]"
 
 
+def answer_cell(text: str, name: str = "architecture") -> str:
+    """The answer cell's source holding ``text``: ``architecture = \"\"\"…\"\"\"`` (a plain string literal
+    when the text holds a backslash or triple quotes), ready to paste over the answer cell."""
+    __tracebackhide__ = True
+    if not isinstance(text, str):
+        raise CourseInputError(f"expected the architecture as text, got {type(text).__name__}")
+    if not name.isidentifier():
+        raise CourseInputError(f"{name!r} is not a Python variable name")
+    body = text.strip("\n")
+    if '"""' in body or "\\" in body or body.endswith('"'):
+        return f"{name} = {body!r}"
+    return f'{name} = """\n{body}\n"""'
+
+
 class ArchitectureEditor(widgets.VBox):
     """The live sketchpad: ``textarea`` (the text), ``status`` (a one-line HTML verdict), ``output``
-    (the diagram), and ``graph`` (the last text that parsed, or None)."""
+    (the diagram), and ``graph`` (the last text that parsed, or None).
+
+    ``copy_button`` ("copy to answer") turns the current text into the answer cell's source
+    (:func:`answer_cell`) and puts it in ``paste`` (HTML: the code, ready to select, with what to do) and
+    on the browser's clipboard (``clipboard``, an Output holding a one-line script; where the browser
+    refuses, the code in ``paste`` is there to copy by hand). The kernel cannot edit another cell, and
+    the graded answer is the answer cell's text, so the student pastes it there: the button never sets
+    ``architecture`` itself, which would let the visible check pass on an answer cell that still holds the
+    stub (and scores 0 at grading). ``copied`` is the last source copied.
+    """
 
     def __init__(self, text: str = "", *, title: str | None = None) -> None:
         textarea = widgets.Textarea(value=text, rows=12, continuous_update=True, placeholder=_PLACEHOLDER,
                                     layout=widgets.Layout(width="100%"))
         textarea.add_class("course-architecture-text")
         status, output = widgets.HTML(), widgets.Output()
-        super().__init__(children=[widgets.HTML(_EDITOR_CSS), textarea, status, output])
+        copy_button = widgets.Button(description="copy to answer", icon="copy",
+                                     tooltip="Copy this sketch as the answer cell's code, to paste over it")
+        paste, clipboard = widgets.HTML(), widgets.Output(layout=widgets.Layout(display="none"))
+        super().__init__(children=[widgets.HTML(_EDITOR_CSS), textarea, status, output, copy_button, paste,
+                                   clipboard])
         self.add_class("course-architecture-editor")  # a stable hook for styling and the browser tests
         self.textarea, self.status, self.output = textarea, status, output
+        self.copy_button, self.paste, self.clipboard = copy_button, paste, clipboard
+        self.copied: str | None = None
         self.title = title
         self.graph: nx.DiGraph | None = None
         self._drawn: tuple[Any, ...] | None = None
         textarea.observe(self._on_text, names="value")
+        copy_button.on_click(lambda _: self.copy_to_answer())
         self._refresh(text)
+
+    def copy_to_answer(self) -> str:
+        """Put the current text, as the answer cell's code, in ``paste`` and on the clipboard; returns it."""
+        text = self.textarea.value
+        source = answer_cell(text)
+        self.copied = source
+        warning = ""
+        try:
+            graph = parse_architecture(text)
+        except CourseInputError as exc:
+            warning = (f'<p style="color:{_ERROR_COLOUR}">The sketch has an error, so the check will fail until '
+                       f"it is fixed: {html.escape(str(exc), quote=False)}</p>")
+        else:
+            if graph.number_of_nodes() == 0:
+                warning = f'<p style="color:{_ERROR_COLOUR}">The sketch is empty: there is nothing to grade yet.</p>'
+        self.paste.value = (
+            "<p><b>Copied.</b> Paste it over the whole answer cell below (Ctrl+V or ⌘V), then run that cell: "
+            "the answer cell is what is graded. If nothing pastes, select the code here and copy it.</p>"
+            f'{warning}<pre class="course-architecture-answer" style="user-select:all">{html.escape(source)}</pre>')
+        script = (f"(function(t){{if(navigator.clipboard){{navigator.clipboard.writeText(t).catch(function(){{}});}}}})"
+                  f"({json.dumps(source)});").replace("<", "\\u003c")  # no "</script>" in any case
+        self.clipboard.outputs = ({
+            "output_type": "display_data",
+            "data": {"application/javascript": script, "text/plain": ""},
+            "metadata": {},
+        },)
+        return source
 
     def _on_text(self, change: dict[str, Any]) -> None:
         self._refresh(change["new"])

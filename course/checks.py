@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from . import evidence as _evidence
 from .errors import CourseInputError, card
 from .units import Quantity, _per_time, fmt, q
 
@@ -58,6 +59,7 @@ class CheckFailed(AssertionError):
 def fail(message: str, next_step: str | None = None) -> NoReturn:
     """Raise :class:`CheckFailed`: the notebook shows it as a short card (see :func:`card`)."""
     __tracebackhide__ = True
+    _evidence.note_check(message, False, "fail")  # evidence for the wrap-up; never raises
     raise CheckFailed(message, next_step)
 
 
@@ -233,6 +235,7 @@ def check(name: str, got: Any, expected: Any, *, rel: float = TOLERANCE,
         ratio = got_value / want_value
         ok = _abs(ratio - 1.0) <= rel
     if ok:
+        _evidence.note_check(name, True, "check")
         if not quiet:
             _print(f"✓ {name} = {_show(have)}")
         return
@@ -276,12 +279,14 @@ def expect_equal(name: str, got: Any, expected: Any, *, hint: str | None = None)
     if not same:
         message = f"{name}: expected {expected!r}, got {got!r}"
         fail(message + (f"\nHint: {hint}" if hint else ""))
+    _evidence.note_check(name, True, "expect_equal")
     _print(f"✓ {name} = {got!r}")
 
 
 def public_checks_passed(what: str = "") -> None:
     """Print the honest summary of a visible test cell: hidden checks still run at grading."""
     label = f" for {what}" if what else ""
+    _evidence.note_section(what)
     _print(f"Public checks passed{label}; hidden checks run at grading.")
 
 
@@ -300,6 +305,7 @@ def expect_raises(function: Callable[..., Any], *args: Any, error: type[Exceptio
         message = _str(exc).strip()
         if not message:
             fail(f"{call} raised {wanted} without a message: say what is wrong with the input")
+        _evidence.note_check(call, True, "expect_raises")
         _print(f"✓ {call} raises {wanted}: {message}")
         return
     except Exception as exc:  # noqa: BLE001 - the student's code may raise anything; name it

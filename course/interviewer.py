@@ -68,6 +68,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from rapidfuzz.utils import default_process
 
+from . import evidence as _evidence
 from .errors import CourseInputError
 from .runtime import is_grading
 
@@ -632,6 +633,7 @@ class Interviewer(widgets.VBox):
         _check_clarifications(clarifications)
         _check_title(title)
         self.clarifications = tuple(clarifications)
+        self._topics = tuple(c.topic for c in self.clarifications)
         self.asked: list[str] = []
         self.found_unaided: set[str] = set()
         self.hint_opened = False
@@ -654,6 +656,7 @@ class Interviewer(widgets.VBox):
                           widgets.HBox([self.question, self.ask_button]), self.reply,
                           widgets.HBox([self.progress, self.show_topics]), self.checklist, self.transcript])
         self.add_class("course-interviewer")  # a stable hook for styling and the browser tests
+        _evidence.note_interviewer(self._topics)  # the wrap-up's evidence (never raises; off under grading)
         self._render()
 
     @property
@@ -673,6 +676,7 @@ class Interviewer(widgets.VBox):
     def _on_toggle(self, change: dict) -> None:
         if change["new"]:
             self.hint_opened = True
+            _evidence.note_hint(self._topics)
         self._render()
 
     def _submit(self) -> None:
@@ -690,6 +694,7 @@ class Interviewer(widgets.VBox):
                 if not self.hint_opened:
                     self.found_unaided.add(topic)
         self.exchanges.append(Exchange(question, result.kind, result.topics, self.hint_opened))
+        _evidence.note_asked(self._topics, result.topics)
         self.question.value = ""
         self._show(_exchange(question, text), question=True)
 

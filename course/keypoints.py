@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
 
+from . import evidence as _evidence
 from .errors import CourseInputError
 
 __all__ = ["KeyPoint", "KeyPointsCheck", "key_points", "word_count"]
@@ -100,4 +101,5 @@ def key_points(answer_text: str, points: Sequence[KeyPoint], *, min_words: int =
     revealed = words >= min_words
     mentioned = [p.point for p in points if revealed and p.mentioned_in(answer_text)]
     missing = [p.point for p in points if revealed and p.point not in mentioned]
+    _evidence.note_key_points([p.point for p in points], revealed, len(mentioned))  # for the wrap-up; never raises
     return KeyPointsCheck(revealed, words, int(min_words), tuple(points), mentioned, missing)

@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import io
+import json
 import textwrap
 
 import networkx as nx
@@ -435,3 +436,58 @@ def test_editor_is_a_static_figure_under_grading(monkeypatch, capsys):
 
 def test_the_docstring_says_what_is_graded():
     assert "What is graded is the text in the answer cell" in textwrap.dedent(architecture_editor.__doc__)
+
+
+@pytest.mark.parametrize("text", [
+    CHAT,
+    "App -> Service -> DB",
+    'App -> Service : says """hi"""\nService -> DB',
+    "App -> Service : C:\\path\nService -> DB",
+    'App -> Service : "quoted"',
+])
+def test_copy_to_answer_gives_the_answer_cells_code_for_the_current_text(live, text):
+    editor = architecture_editor("App -> Service")
+    editor.textarea.value = text  # what the student typed last, not the initial sketch
+    editor.copy_button.click()
+    source = editor.copied
+    assert source.startswith("architecture = ")
+    namespace: dict = {}
+    exec(compile(source, "<answer cell>", "exec"), namespace)  # pastes as a valid answer cell
+    assert namespace["architecture"].strip("\n") == text.strip("\n")
+    same = [arch._signature(parse_architecture(t), None) for t in (namespace["architecture"], text)]
+    assert same[0] == same[1]  # the same components, kinds, replicas and connections
+    # Shown ready to paste, escaped, with what to do ...
+    assert html_unescape_pre(editor.paste.value) == source
+    assert "Paste it over the whole answer cell" in editor.paste.value and "what is graded" in editor.paste.value
+    # ... and offered to the browser's clipboard as a JSON string, with no markup able to close a script.
+    (bundle,) = editor.clipboard.outputs
+    script = bundle["data"]["application/javascript"]
+    assert "navigator.clipboard.writeText" in script and "<" not in script
+    assert json.loads(script[script.index('("') + 1: script.rindex(")")]) == source
+
+
+def html_unescape_pre(value: str) -> str:
+    import html as _html
+    import re as _re
+
+    (block,) = _re.findall(r"<pre[^>]*>(.*?)</pre>", value, flags=_re.S)
+    return _html.unescape(block)
+
+
+def test_copy_to_answer_warns_about_a_broken_or_empty_sketch_and_still_copies(live):
+    editor = architecture_editor("App -> Service -> DB")
+    editor.textarea.value = "App -> Service -> DB\nService =>"
+    editor.copy_button.click()
+    assert "The sketch has an error" in editor.paste.value and "line 2: unknown arrow" in editor.paste.value
+    assert "Service =&gt;" in editor.paste.value
+    editor.textarea.value = "   \n# nothing yet"
+    editor.copy_button.click()
+    assert "The sketch is empty" in editor.paste.value
+    assert editor.copied == 'architecture = """\n   \n# nothing yet\n"""'
+
+
+def test_answer_cell_refuses_bad_input():
+    with pytest.raises(CourseInputError, match="as text"):
+        arch.answer_cell(None)  # type: ignore[arg-type]
+    with pytest.raises(CourseInputError, match="not a Python variable name"):
+        arch.answer_cell("A -> B", name="my answer")
