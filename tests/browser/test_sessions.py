@@ -2,9 +2,11 @@
 
 For each ``release/<id>/<id>.ipynb`` the student notebook (answers filled in from the solutions) opens in
 headless chromium, Run All runs every cell without an error, and each widget the notebook creates is
-drawn and reacts to the student: the interviewer answers a question, the clock ticks, the what-if chart
-redraws when a slider moves, the architecture diagram redraws as a line is typed and a malformed line
-shows its error, and the rubric shows the level and radar chart once every dimension is rated.
+drawn and reacts to the student: the interviewer answers a question asked in a candidate's words (topics
+only on request), the clock ticks in real time and then fast, the what-if chart redraws when a slider
+moves, the architecture diagram redraws as a line is typed and a malformed line shows its error, the
+rubric shows the level and radar chart beside the level the evidence suggests, and a failed check shows
+as a short card.
 Screenshots of the widgets go to ``test-artifacts/screenshots/<id>.png`` (and one per widget in
 ``test-artifacts/screenshots/<id>/``).
 """
@@ -71,6 +73,8 @@ def test_session_widgets_render_and_react(session: str, lab, watched, screenshot
         path = folder / f"{name}.png"
         widget.screenshot(path=str(path))
         shots.append((caption, path))
+    check_failure_card(page, session, screenshots)
+    shots.append(("a failed check: a short card, not a traceback", folder / "failure-card.png"))
     compose(shots, screenshots / f"{session}.png", title=f"{session}: every widget after the browser test")
     page.screenshot(path=str(folder / "jupyterlab.png"))
     watched.assert_offline()
@@ -83,18 +87,19 @@ def check_timeline(page: Page, widget: Locator, session: str) -> str:
     status = widget.locator(".widget-html").last  # "<m:ss> of 45:00 · <phase> (...) · ..."
     expect(status).to_contain_text(re.compile(r"^0:00 of 45:00 · Introduction"))
     play = widget.locator(".widget-play button").first  # ipywidgets 8: play/pause, stop, repeat
-    play.click()  # the clock ticks in the browser (jslink), the kernel rewrites the phase line
-    expect(status).not_to_contain_text(re.compile(r"^0:00 of"))
-    first = _minutes(status.inner_text())
-    expect(status).not_to_contain_text(re.compile(rf"^{first}:00 of"))
-    assert _minutes(status.inner_text()) > first, "the clock went backwards"
+    play.click()  # real time: one interview second per second, ticking in the browser (jslink)
+    expect(status).to_contain_text(re.compile(r"^0:0[1-9] of 45:00"), timeout=15_000)
+    assert _seconds(status.inner_text()) < 60, "the clock does not run in real time"
+    widget.get_by_role("button", name=re.compile("fast")).click()  # fast: one interview minute per second
+    expect(status).to_contain_text(re.compile(r"^([3-9]|[1-4]\d):\d\d of 45:00"), timeout=30_000)
     play.click()  # pause
     paused = settled(status.inner_text, page, quiet_ms=2500)  # a tick is 1 s: quiet for 2.5 s = stopped
-    return f"timeline: started, advanced, paused at {paused.split(' of ')[0]}"
+    return f"timeline: real time, then fast, paused at {paused.split(' of ')[0]}"
 
 
-def _minutes(status: str) -> int:
-    return int(status.split(":", 1)[0])
+def _seconds(status: str) -> int:
+    minutes, seconds = status.split(" of ", 1)[0].split(":")
+    return int(minutes) * 60 + int(seconds)
 
 
 def check_interviewer(page: Page, widget: Locator, session: str) -> str:
@@ -103,16 +108,20 @@ def check_interviewer(page: Page, widget: Locator, session: str) -> str:
     question = widget.locator("input[type='text']")
     expect(widget).to_contain_text(f"asked 0 of {len(clarifications)} topics")
     expect(widget).not_to_contain_text(first.answer)  # answers are revealed only when asked
-    question.fill(first.example_question)
+    expect(widget).not_to_contain_text(clarifications[-1].topic)  # the topic list is an opt-in hint
+    asked = first.paraphrases[-1] if first.paraphrases else first.example_question  # in a candidate's words
+    question.fill(asked)
     question.press("Enter")
     expect(widget).to_contain_text(first.answer)
     expect(widget).to_contain_text(f"asked 1 of {len(clarifications)} topics")
     question.fill("What is your favourite colour?")
     widget.get_by_role("button", name="Ask").click()
     expect(widget).to_contain_text("That is not a constraint for this session")
-    return f"interviewer: asked {first.example_question!r}, got its answer; an off-topic question is refused"
-
-
+    newest = widget.locator(".widget-html").nth(1)  # the reply right under the input: the newest exchange
+    expect(newest).to_contain_text("favourite colour")
+    widget.get_by_role("button", name=re.compile("show topics")).click()
+    expect(widget).to_contain_text(clarifications[-1].topic)
+    return f"interviewer: asked {asked!r}, got its answer; an off-topic question is refused; topics on request"
 def check_whatif(page: Page, widget: Locator, session: str) -> str:
     chart = widget.locator("img").first
     table = widget.locator("table").first
@@ -168,10 +177,29 @@ def check_rubric(page: Page, widget: Locator, session: str) -> str:
         groups.nth(i).get_by_role("button", name=LEVELS[rating - 1], exact=True).click()
     result = score(ratings)
     expect(widget).to_contain_text(f"{result.score:g} / 100 → {result.level}")
+    expect(widget).to_contain_text(re.compile(r"Evidence suggests \d+ / 100 → L\d"))  # beside the self-rating
+    expect(widget).to_contain_text("How the suggested level is made")
     chart = widget.locator("img")
     expect(chart).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle())
-    return f"rubric: rated every dimension, shows {result.score:g} / 100 -> {result.level} and the radar chart"
+    return f"rubric: rated every dimension, {result.score:g} / 100 -> {result.level}, beside the evidence's level"
+
+
+def check_failure_card(page: Page, session: str, screenshots: Path) -> None:
+    """A failed check shows as a short card (what was expected, what was got, the next step), no traceback."""
+    last = page.locator(".jp-Notebook .jp-Cell").last
+    last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # a new cell below, as a student would add one
+    page.keyboard.press("Enter")
+    page.keyboard.type("SESSION.check(next(iter(SESSION.sample['expected'])), 1)")
+    page.keyboard.press("Shift+Enter")
+    error = page.locator(".jp-Notebook .jp-Cell").nth(-2).locator(".jp-OutputArea-output")
+    expect(error).to_contain_text("✗", timeout=30_000)
+    expect(error).to_contain_text("Next step:")
+    expect(error).not_to_contain_text("Traceback")
+    assert len(error.inner_text().strip().splitlines()) <= 8, error.inner_text()
+    error.screenshot(path=str(screenshots / session / "failure-card.png"))
 
 
 def compose(shots: list[tuple[str, Path]], out: Path, *, title: str) -> None:
