@@ -45,11 +45,14 @@ def sandbox_available() -> tuple[bool, str]:
     return True, ""
 
 
-def new_class(target: Path, timeout: int = CELL_TIMEOUT) -> dict:
-    """A course folder with ``SESSION`` released into its own gradebook; the release and source notebooks."""
+def new_class(target: Path, timeout: int = CELL_TIMEOUT, config: str = "") -> dict:
+    """A course folder with ``SESSION`` released into its own gradebook; the release and source notebooks.
+
+    ``config``: lines added to the course's ``nbgrader_config.py`` (e.g. a shorter time budget).
+    """
     course = make_course(target)
-    with open(course / "nbgrader_config.py", "a") as config:
-        config.write(f"\nc.Execute.timeout = {timeout}  # grading tests: short per-cell limit\n")
+    with open(course / "nbgrader_config.py", "a") as handle:
+        handle.write(f"\nc.Execute.timeout = {timeout}  # grading tests: short per-cell limit\n{config}\n")
     api = api_for(course)
     result = api.generate_assignment(SESSION, force=True)
     assert result["success"], result.get("error")

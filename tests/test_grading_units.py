@@ -105,12 +105,15 @@ def test_a_kernel_whose_sandbox_cannot_start_is_reported_with_the_reason(tmp_pat
     fake.chmod(0o755)
     config = Config()
     config.SandboxedKernelManager.bwrap = str(fake)
+    config.VerifiedExecute.course_root = str(tmp_path)  # its .grading-secret goes there
     execute = GradingExecute(config=config, kernel_name="python3", startup_timeout=30)
     RECORDS["ann/a"] = record = {}
     try:
         with pytest.raises(RuntimeError):  # nothing ran: nbgrader's own failure handling takes over
             execute.preprocess(new_notebook(cells=[new_code_cell("1")]),
-                               {"nbgrader": {"course_grading": "ann/a"}, "metadata": {"path": str(tmp_path)}})
+                               {"nbgrader": {"course_grading": "ann/a", "assignment": "session1_chat",
+                                             "notebook": "session1_chat", "student": "ann"},
+                                "metadata": {"path": str(tmp_path)}})
     finally:
         RECORDS.clear()
     failure = record["failures"][0]

@@ -66,6 +66,17 @@ _try("write_in_tmp", lambda: open({tmp_file!r}, "w").write("pwned"))
 _try("connect_to_localhost", lambda: _socket.create_connection(("127.0.0.1", {port}), timeout=3).close())
 _try("read_grader_secret", lambda: _os.environ[{secret!r}])
 _try("write_own_working_copy", lambda: open("scratch.txt", "w").write("ok"))
+_try("import_the_grader", lambda: __import__("course.grading.runner"))
+_try("import_a_handed_in_module", lambda: __import__("handed_in"))
+_try("read_a_released_file", lambda: open("released.txt").read())
+def _fill(path):
+    try:
+        with open(path, "wb") as _f:
+            _f.write(b"x" * 300 * 2**20)
+    finally:
+        _os.unlink(path)
+
+_try("fill_the_host_disk", lambda: _fill({tmp_file!r} + ".big"))
 _found["visible_processes"] = len([p for p in _os.listdir("/proc") if p.isdigit()])
 print("SANDBOX-PROBE " + _json.dumps(_found, sort_keys=True))
 exec(_SOLUTIONS.get({first!r}, ""))
@@ -128,11 +139,14 @@ def snooped(tmp_path_factory):
     listener = Listener()
     results = {}
     template = new_class(tmp_path_factory.mktemp("snoop") / "template")
+    (template["dir"] / "source" / SESSION / "released.txt").write_text("released with the assignment")
     for mode in ("sandbox", "control"):
         course = copy_class(template["dir"], tmp_path_factory.mktemp(mode) / "course", [])
         tmp_file = f"/tmp/sdl-probe-{uuid.uuid4().hex}.txt"
         submit(course, "perfect", submissions.fill(template["release"], template["source"]))
         submit(course, "snoop", snoop_notebook(template, course, listener.port, tmp_file))
+        # handed in next to the notebook: a module that would shadow an import
+        (course / "submitted" / "snoop" / SESSION / "handed_in.py").write_text("PWNED = True\n")
         before = listener.connections
         args = ["--jobs", "2"] + (["--no-sandbox"] if mode == "control" else [])
         run = grade(course, *args, env={SECRET: "s3cr3t"})
@@ -147,7 +161,8 @@ def snooped(tmp_path_factory):
 ATTACKS = ["read_source_and_steal_solutions", "read_repo_source", "read_repo_authoring", "read_gradebook",
            "open_gradebook_for_writing", "read_classmate_submission", "list_autograded",
            "read_own_notebook_with_hidden_tests", "write_in_course_folder", "write_in_classmate_folder",
-           "connect_to_localhost", "read_grader_secret"]
+           "connect_to_localhost", "read_grader_secret", "import_the_grader", "import_a_handed_in_module",
+           "fill_the_host_disk"]
 
 
 @pytest.mark.e2e
@@ -157,7 +172,8 @@ def test_without_the_sandbox_the_attack_works(snooped):
     assert "WARNING: grading WITHOUT a sandbox" in control["run"].stderr
     probe = control["probe"]
     for attack in ("read_source_and_steal_solutions", "read_repo_source", "read_repo_authoring", "read_gradebook",
-                   "read_classmate_submission", "write_in_course_folder", "connect_to_localhost", "read_grader_secret"):
+                   "read_classmate_submission", "write_in_course_folder", "connect_to_localhost", "read_grader_secret",
+                   "import_the_grader", "import_a_handed_in_module"):
         assert probe[attack] is True, attack
     assert control["connections"] >= 1
     rows = control["rows"]
@@ -182,6 +198,7 @@ def test_in_the_sandbox_the_spy_gets_no_points(snooped):
 def test_in_the_sandbox_the_kernel_still_works_in_its_own_copy(snooped):
     probe = snooped["sandbox"]["probe"]
     assert probe["write_own_working_copy"] is True
+    assert probe["read_a_released_file"] is True  # what the instructor released with the assignment is there
     assert probe["write_in_tmp"] is True  # a private /tmp ...
     assert not snooped["sandbox"]["tmp_file_existed"]  # ... that is not the grader's
 
@@ -247,9 +264,9 @@ def test_check_names_a_missing_bwrap():
 
 def test_the_sandbox_is_built_from_an_allow_list(tmp_path):
     course = tmp_path / "course"
-    extra = course / "autograded" / "ann" / SESSION / "data.csv"
-    argv = sandbox.bwrap_argv(["python", "-m", "ipykernel_launcher"], home=tmp_path / "home", work=tmp_path / "work",
-                              runtime=tmp_path / "run", assignment=SESSION, assignment_files=[extra],
+    released = course / "source" / SESSION / "data.csv"
+    argv = sandbox.bwrap_argv(["python", "-m", "ipykernel_launcher"], runtime=tmp_path / "run", assignment=SESSION,
+                              released={"data.csv": released},
                               env={"PATH": "/usr/bin", "COURSE_DB_URL": "postgresql://u:pw@db/x", "LANG": "C.UTF-8"},
                               bwrap=shutil.which("bwrap") or "bwrap")
     joined = " ".join(argv)
@@ -259,11 +276,14 @@ def test_the_sandbox_is_built_from_an_allow_list(tmp_path):
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
     # the course folder and the repository's solutions are never mounted; only the package and the venv
     mounted = {argv[i + 2] for i, a in enumerate(argv) if a in ("--bind", "--ro-bind")}
+    assert "--bind" not in argv  # nothing of the host is writable: the writable places are size-capped tmpfs
     assert str(course) not in mounted and str(ROOT) not in mounted
     assert str(ROOT / "course") in mounted
     assert not any(m.startswith(str(ROOT / "source")) or m.startswith(str(ROOT / "authoring")) for m in mounted)
     assert not any(m.startswith(str(course)) for m in mounted)  # not even the path of the course exists inside
-    assert f"/home/student/{SESSION}" in mounted and f"/home/student/{SESSION}/data.csv" in mounted
+    assert f"/home/student/{SESSION}/data.csv" in mounted  # a released file, read-only, in the working folder
+    tmpfs = [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"]
+    assert "/home/student" in tmpfs and str(ROOT / "course" / "grading") in tmpfs  # the grader is masked
     assert argv[argv.index("--chdir") + 1] == f"/home/student/{SESSION}"
     assert "postgresql://" not in joined and "LANG" in joined
     assert argv[-3:] == ["python", "-m", "ipykernel_launcher"]

@@ -62,6 +62,14 @@ class Progress:
             self.stream.write(f"{self.line()}  {student}: {status}\n")
         self.stream.flush()
 
+    def note(self, text: str) -> None:
+        """A line about the run itself (a student graded again, a worker that died)."""
+        if self.live:
+            self.stream.write(f"\n  {text}\n\r{self.line()}")
+        else:
+            self.stream.write(f"  {text}\n")
+        self.stream.flush()
+
     def finish(self) -> None:
         if self.live:
             self.stream.write("\n")

@@ -6,7 +6,11 @@
 3. Fans the rest out to ``--jobs`` long-lived worker processes (default: one per core), each grading one
    student at a time through nbgrader (``course.grading.worker``) into the one gradebook (SQLite with a
    60 s busy timeout, or PostgreSQL through ``COURSE_DB_URL``), with a progress bar and ETA.
-4. Writes ``autograded/ASSIGNMENT.csv`` atomically from the journal and the gradebook.
+4. Failures that may not be the student's are tried again, alone (one worker, no neighbours), after the
+   others: a worker process that died (the pool is rebuilt for the rest; the students it was grading are
+   the suspects), a kernel that died, and, where kernels share the CPU (no cpu cgroup), a timeout. Only
+   a second failure alone is the student's: ``failed: grading process died``, ``failed: kernel died``, ...
+5. Writes ``autograded/ASSIGNMENT.csv`` atomically from the journal and the gradebook.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -28,8 +33,18 @@ from .progress import Progress
 
 
 # Failures caused by the submission itself: grading it again gives the same result, so a re-run skips them.
+# Anything else (a database error, a kernel that could not start, "failed: grader crashed") is tried again.
 SUBMISSION_FAULTS = ("failed: invalid notebook", "failed: kernel died", "failed: timed out",
-                     "failed: no notebook submitted")
+                     "failed: no notebook submitted", "failed: memory limit", "failed: output limit",
+                     "failed: time budget", "failed: process limit", "failed: disk limit",
+                     "failed: grading process died")
+# Failures graded once more, alone, before they count: a neighbour (or the machine) may have caused them.
+RETRY_ALONE = ("failed: kernel died",)
+# ... and, where kernels share the CPU (no cpu cgroup), a timeout: a busy neighbour may have caused it.
+RETRY_ALONE_UNISOLATED = ("failed: timed out", "failed: time budget")
+WORKER_DIED = "failed: grading process died"   # its worker died in the pool, then again with it alone
+WORKER_LOST = "failed: grader crashed"         # workers kept dying with nobody to blame: the grader's fault
+MAX_FRUITLESS_BREAKS = 3                       # pool breaks in a row with no student in flight, then give up
 
 
 class GradingError(RuntimeError):
@@ -97,6 +112,9 @@ def grade(assignment: str, *, course_dir: str | Path = ".", jobs: int | None = N
                      "source/ (solutions, hidden tests), rewrite the gradebook and read classmates' work.\n")
 
     config = worker.grading_config(course_dir, db_url, sandbox=use_sandbox)
+    if use_sandbox:
+        line, warnings = sandbox.describe_limits(sandbox.SandboxedKernelManager(config=config).limits)
+        stream.write(line + "\n" + "".join(f"WARNING: {w}\n" for w in warnings))
     course_id = config.CourseDirectory.course_id
     autograded_dir = course_dir / config.CourseDirectory.get("autograded_directory", "autograded")
     submitted_dir = config.CourseDirectory.get("submitted_directory", "submitted")
@@ -130,25 +148,99 @@ def _fan_out(assignment, todo, course_dir, db_url, use_sandbox, jobs, journal, f
     sys.stdout.flush()
     sys.stderr.flush()
     context = multiprocessing.get_context("fork")  # workers inherit the loaded nbgrader: no import per worker
+    in_flight = Path(tempfile.mkdtemp(prefix=f"sdl-inflight-{os.getpid()}-"))
+    recorded: set[str] = set()
+
+    def record(student: str, outcome: dict) -> None:
+        journal.append({**outcome, "assignment": assignment, "fingerprint": fingerprints[student]})
+        recorded.add(student)
+        run.graded_now.append(student)
+        progress.update(student, outcome["status"])
+
+    def pool(workers: int) -> ProcessPoolExecutor:
+        for marker in in_flight.iterdir():
+            marker.unlink(missing_ok=True)
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker.init,
+                                   initargs=(str(course_dir), db_url, use_sandbox, str(in_flight)))
+
+    retry = RETRY_ALONE if use_sandbox and "cpu" in sandbox.cgroup_support() else RETRY_ALONE + RETRY_ALONE_UNISOLATED
     progress.begin()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker.init,
-                             initargs=(str(course_dir), db_url, use_sandbox)) as pool:
-        futures = {pool.submit(worker.grade, assignment, student): student for student in todo}
+    try:
+        queue, alone, fruitless = list(todo), {}, 0  # alone: student -> why they are graded again
+        while queue:
+            suspects = _pool_round(pool(min(jobs, len(queue))), assignment, queue, in_flight, record, alone, retry)
+            if suspects is None:
+                break
+            for student in suspects:
+                alone.setdefault(student, "its grading process died")
+            queue = [s for s in queue if s not in recorded and s not in alone]
+            fruitless = 0 if suspects else fruitless + 1
+            progress.note("a grading process died" + (f" while grading {', '.join(suspects)}: they are graded "
+                                                      "again later, alone" if suspects else "")
+                          + (f"; the pool is rebuilt for the other {len(queue)}" if queue else ""))
+            if fruitless >= MAX_FRUITLESS_BREAKS:
+                for student in queue:
+                    record(student, worker.Outcome(student, WORKER_LOST, "grading processes kept dying before "
+                                                   "grading anyone; run the command again").to_json())
+                queue = []
+        for student, why in alone.items():
+            progress.note(f"grading {student} again, alone ({why})")
+            outcome = _grade_alone(pool(1), assignment, student)
+            if outcome is None:
+                outcome = worker.Outcome(student, WORKER_DIED, f"{why}, then its grading process died again with "
+                                         "it graded alone").to_json()
+            record(student, outcome)
+    finally:
+        shutil.rmtree(in_flight, ignore_errors=True)
+    progress.finish()
+
+
+def _pool_round(executor: ProcessPoolExecutor, assignment: str, queue: list[str], in_flight: Path,
+                record: Callable[[str, dict], None], alone: dict[str, str], retry: tuple[str, ...]) -> list[str] | None:
+    """Grade ``queue`` on ``executor``: None when all came back, else the students in flight when it broke."""
+    with executor:
+        futures = {executor.submit(worker.grade, assignment, student): student for student in queue}
+        seen: set[str] = set()
         try:
             for future in as_completed(futures):
                 student = futures[future]
-                outcome = future.result()
-                journal.append({**outcome, "assignment": assignment, "fingerprint": fingerprints[student]})
-                run.graded_now.append(student)
-                progress.update(student, outcome["status"])
-        except BrokenProcessPool:
-            progress.finish()
-            raise GradingError("a grading process died (out of memory?); the students graded so far are kept: "
-                               "run the command again to grade the rest") from None
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    suspects = worker.in_flight(in_flight)
+                    for other, name in futures.items():  # finished before the break: keep them
+                        if name not in seen and name not in suspects and other.done() and not other.cancelled() \
+                                and other.exception() is None:
+                            _keep(name, other.result(), record, alone, retry)
+                    return suspects
+                seen.add(student)
+                _keep(student, outcome, record, alone, retry)
         except BaseException:  # Ctrl-C: what finished is in the journal; the rest is graded by the next run
-            pool.shutdown(wait=False, cancel_futures=True)
+            executor.shutdown(wait=False, cancel_futures=True)
             raise
-    progress.finish()
+    return None
+
+
+def _keep(student: str, outcome: dict, record: Callable[[str, dict], None], alone: dict[str, str],
+          retry: tuple[str, ...]) -> None:
+    if student in alone:
+        return
+    if outcome["status"] in retry:
+        alone[student] = f"{outcome['status'][len('failed: '):]} beside other students"
+    else:
+        record(student, outcome)
+
+
+def _grade_alone(executor: ProcessPoolExecutor, assignment: str, student: str) -> dict | None:
+    """Grade one student on a pool of one; None if that worker died too."""
+    with executor:
+        try:
+            return executor.submit(worker.grade, assignment, student).result()
+        except BrokenProcessPool:
+            return None
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _done(students, entries, fingerprints, db_url, course_id, assignment, autograded_dir) -> set[str]:

@@ -4,7 +4,11 @@ A worker is long-lived: nbgrader, nbconvert and the course config are loaded onc
 2 s of imports that serial ``nbgrader autograde`` also pays once), then each student goes through
 nbgrader's own ``Autograde`` converter (sanitize, execute, ``SaveAutoGrades`` into the shared
 gradebook) and ``GenerateFeedback``, exactly as ``NbGraderAPI.autograde`` runs them. The only
-nbgrader piece swapped is the ``Execute`` preprocessor (``course.grading.execute``).
+nbgrader piece swapped is the ``Execute`` preprocessor, or the course's subclass of it
+(``course.grading.execute``).
+
+While it grades a student, a worker keeps a marker ``<in-flight folder>/<pid>`` naming them: when a
+worker dies, the runner knows whom it was grading.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import json
 import logging
 import os
 import re
+import resource
+import signal
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -24,6 +30,7 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.nbgraderformat import SchemaTooNewError, SchemaTooOldError
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import capture_log, temp_attrs
+from traitlets.utils.importstring import import_item
 
 from ..coursedir import load_course_config
 from .execute import RECORDS, GradingExecute
@@ -42,6 +49,7 @@ class Outcome:
     flags: str = ""                  # from course.grading.scan, if present
     timings: dict = field(default_factory=dict)
     worker: int = 0                  # the grading process (its pid), to see the work spread over cores
+    peak_rss_mb: int = 0             # the grading process's peak memory so far (MiB)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -79,21 +87,36 @@ def _converter_reason(exc: Exception, sanitizing: bool) -> str:
     return f"error ({type(exc).__name__})"
 
 
+def _is_execute(preprocessor) -> bool:
+    if isinstance(preprocessor, str):
+        try:
+            preprocessor = import_item(preprocessor)
+        except (ImportError, ValueError):
+            return False
+    return isinstance(preprocessor, type) and issubclass(preprocessor, Execute)
+
+
 def grading_config(course_dir: str | Path, db_url: str, *, sandbox: bool):
-    """The course's nbgrader config, with nbgrader's Execute replaced by :class:`GradingExecute`."""
+    """The course's nbgrader config, its ``Execute`` (nbgrader's or a subclass) replaced by :class:`GradingExecute`."""
     config = load_course_config(course_dir, db_url=db_url)
     pipeline = list(Autograde.class_traits()["autograde_preprocessors"].default())
     configured = config.Autograde.get("autograde_preprocessors")
     if configured:
         pipeline = list(configured)
-    config.Autograde.autograde_preprocessors = [GradingExecute if p is Execute else p for p in pipeline]
-    # The course's ``Execute.*`` settings (timeout, kernel) still apply: GradingExecute is a subclass.
+    config.Autograde.autograde_preprocessors = [GradingExecute if _is_execute(p) else p for p in pipeline]
+    # The course's ``Execute.*`` (and its subclass's) settings still apply: GradingExecute is a subclass.
     config.GradingExecute.sandbox = sandbox
+    source = config.CourseDirectory.get("source_directory", "source")
+    if not config.SandboxedKernelManager.get("released_root"):
+        config.SandboxedKernelManager.released_root = str(Path(course_dir).resolve() / source)
     return config
 
 
-def init(course_dir: str, db_url: str, sandbox: bool) -> None:
-    """Load nbgrader and the course config once in this process (a ``ProcessPoolExecutor`` initializer)."""
+def init(course_dir: str, db_url: str, sandbox: bool, in_flight: str = "") -> None:
+    """Load nbgrader and the course config once in this process (a ``ProcessPoolExecutor`` initializer).
+
+    ``in_flight``: the folder where this worker names the student it is grading.
+    """
     warnings.filterwarnings("ignore")  # SQLAlchemy 2.1 SAWarning from nbgrader: harmless noise
     os.environ.setdefault("MPLBACKEND", "Agg")
     api = NbGraderAPI(config=grading_config(course_dir, db_url, sandbox=sandbox))
@@ -104,7 +127,7 @@ def init(course_dir: str, db_url: str, sandbox: bool) -> None:
     log.propagate = False
     log.setLevel(logging.INFO)
     _count_database_time()
-    _state.update(api=api, course_dir=Path(course_dir))
+    _state.update(api=api, course_dir=Path(course_dir), in_flight=Path(in_flight) if in_flight else None)
 
 
 def _count_database_time() -> None:
@@ -125,8 +148,49 @@ def _count_database_time() -> None:
     _state["db_listeners"] = True
 
 
+def in_flight(folder: str | Path) -> list[str]:
+    """The students the workers of ``folder`` were grading (a marker left behind: their worker died)."""
+    found = []
+    for marker in sorted(Path(folder).glob("[0-9]*")):
+        try:
+            found.append(marker.read_text())
+        except OSError:
+            continue
+    return sorted(set(filter(None, found)))
+
+
+CRASH_HOOK = "COURSE_GRADING_TEST_CRASH"
+
+
+def _test_crash(student: str) -> None:
+    """For tests: ``COURSE_GRADING_TEST_CRASH=ann,bob@/tmp/once`` kills this worker (SIGKILL) when it starts
+    grading ann (every time) or bob (the first time: the marker file ``/tmp/once`` is created)."""
+    for entry in filter(None, os.environ.get(CRASH_HOOK, "").split(",")):
+        name, _, once = entry.partition("@")
+        if name != student:
+            continue
+        if once:
+            try:
+                os.close(os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                continue
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def grade(assignment: str, student: str) -> dict:
     """Autograde ``student``'s submission of ``assignment`` and write their feedback; an :class:`Outcome` dict."""
+    marker = _state["in_flight"] / str(os.getpid()) if _state.get("in_flight") else None
+    if marker is not None:
+        marker.write_text(student)
+    try:
+        _test_crash(student)
+        return _grade(assignment, student)
+    finally:
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+
+
+def _grade(assignment: str, student: str) -> dict:
     api: NbGraderAPI = _state["api"]
     coursedir = api.coursedir
     record: dict = {}
@@ -159,7 +223,8 @@ def grade(assignment: str, student: str) -> dict:
     submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
     flags = scan_flags(submitted)
     timings["total"] = time.perf_counter() - began
-    return Outcome(student, status, detail, flags, timings, os.getpid()).to_json()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
+    return Outcome(student, status, detail, flags, timings, os.getpid(), peak).to_json()
 
 
 def _status(result: dict, record: dict) -> tuple[str, str]:
