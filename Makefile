@@ -1,33 +1,48 @@
-# Daily commands. The first run creates .venv at the repo root and installs everything into it.
+# Daily commands. The first run creates .venv at the repo root and installs into it: `make start` the course
+# alone (JupyterLab, nbgrader, the course package), `make test` and the instructor's commands the
+# development and test tools too. A student venv later used for `make test` gets the tools then.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+CKSUM  := $(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(CKSUM)
+STUDENT_STAMP := $(VENV)/.installed-student-$(CKSUM)
 
-.PHONY: setup system-deps start lab demo test test-fast release check-release selfcheck grade bench-grading clean
+.PHONY: install setup system-deps start lab demo test test-fast release check-release selfcheck grade bench-grading clean
 
+# Everything (.[dev]). Its stamp vouches for the student install too.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@rm -f $(VENV)/.installed-* && touch $@
+	@rm -f $(VENV)/.installed-* && touch $@ $(STUDENT_STAMP)
 
-setup: $(STAMP)                    ## create .venv and install the course and its tools
+# The course alone (no [dev]); nothing to do where the full install is current.
+$(STUDENT_STAMP): pyproject.toml
+	@if [ -f $(STAMP) ]; then touch $@; else \
+	  { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && \
+	  $(BIN)/python -m pip install --quiet --upgrade pip && \
+	  $(BIN)/python -m pip install --quiet -e . && \
+	  rm -f $(VENV)/.installed-student-* && touch $@; fi
 
-start: setup                       ## open the course in JupyterLab (headless: run the demo grading)
+install: $(STUDENT_STAMP)          ## create .venv and install the course for a student (no dev or test tools)
+
+setup: $(STAMP)                    ## create .venv and install the course and its development and test tools
+
+start: install                     ## serve work/ in JupyterLab: opens the browser, or prints the URL to open
 	$(BIN)/python -m course start
 
-lab: setup                         ## JupyterLab on the course, always
+lab: install                       ## the same as start
 	$(BIN)/python -m course start --lab
 
-demo: setup                        ## release, grade sample students, print the grades
+demo: install                      ## release, grade sample students, print the grades
 	$(BIN)/python -m course demo
 
 system-deps:                       ## Debian/npm packages for the sandbox, PostgreSQL, browser and hub tests
 	bash scripts/system-deps.sh
 
-selfcheck: setup                   ## grade one notebook with the hidden tests: make selfcheck NB=path/to.ipynb
+selfcheck: install                 ## grade one notebook with the hidden tests: make selfcheck NB=path/to.ipynb
 	@test -n "$(NB)" || { echo "usage: make selfcheck NB=release/session1_chat/session1_chat.ipynb"; exit 2; }
 	$(BIN)/python -m course selfcheck "$(NB)"
 

@@ -44,7 +44,7 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, RedactTraceback
 # Feedback and formgrader pages load nothing from the internet (no MathJax from cdnjs; course/offline.py).
 from course.offline import use_offline_templates  # noqa: E402
 
-use_offline_templates()
+use_offline_templates(c)
 
 # Test cells are judged outside the student's kernel (course/grading/verify.py): their source is not run;
 # the grader sends each cell's cases (authoring/sessions/<id>.py) to the kernel through one narrow channel,

@@ -1,7 +1,7 @@
 """The demo class: release a session, grade three sample students, print the grades.
 
 Runs in a scratch copy of the course (``build/demo/``) with its own gradebook, so it never touches a
-real class. Used by ``make demo`` and, headless, ``make start``.
+real class. Used by ``make demo``.
 """
 
 from __future__ import annotations

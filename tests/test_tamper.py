@@ -72,6 +72,19 @@ def command(request, tmp_path_factory):
     require(ok, why)
     session = request.param
     course_dir, _, info = _class(tmp_path_factory, session, "command")
+    # Links instead of a notebook: to the instructor's solution, the gradebook and a device.
+    linked = course_dir / "submitted" / "symlinks" / session
+    linked.mkdir(parents=True)
+    (linked / f"{session}.ipynb").symlink_to(course_dir / "source" / session / f"{session}.ipynb")
+    (linked / "gradebook.db").symlink_to(course_dir / "gradebook.db")
+    (linked / "zero.bin").symlink_to("/dev/zero")
+    # A package beside the untouched release, to shadow the course's imports.
+    shadow = course_dir / "submitted" / "shadow" / session
+    (shadow / "course").mkdir(parents=True)
+    (shadow / "course" / "__init__.py").write_text("raise SystemExit('shadowed')\n")
+    (shadow / "pint").mkdir()
+    (shadow / "pint" / "__init__.py").write_text("Quantity = None\n")
+    (shadow / f"{session}.ipynb").write_text((course_dir / "release" / session / f"{session}.ipynb").read_text())
     env = {k: v for k, v in os.environ.items() if k != "COURSE_DB_URL"}
     run = subprocess.run([sys.executable, "-m", "course", "grade", session, "--jobs", "2"], cwd=course_dir,
                          env=env, capture_output=True, text=True, timeout=1800)
@@ -114,6 +127,19 @@ def test_honest_students_beside_the_attackers_get_exactly_their_scores(command):
         assert command["rows"][name]["status"] == "graded", command["rows"][name]
 
 
+def test_links_in_a_submission_are_refused_and_flagged_never_followed(command):
+    row = command["rows"]["symlinks"]
+    assert row["status"] == "failed: no notebook submitted", row  # its only notebook was a link to the solution
+    assert "symbolic link was refused" in row["flags"], row
+    assert sum(command["scores"].get("symlinks", {}).values()) == 0
+
+
+def test_a_package_beside_the_notebook_shadows_nothing(command):
+    row = command["rows"]["shadow"]
+    assert row["status"] == "graded", row
+    assert sum(command["scores"]["shadow"].values()) == 0  # the untouched release, graded as such
+
+
 def test_every_attacker_is_graded_not_crashed(command):
     """Attacks on the grader's channel cost the attacker points, never the grading run."""
     for name in GENERIC:
@@ -134,4 +160,4 @@ def test_a_failed_check_explains_itself_in_the_feedback(command):
     page = (command["dir"] / "feedback" / "wrong" / session / f"{session}.html").read_text(encoding="utf-8")
     assert "Checked by the grader outside your notebook" in page
     assert "too high" in page or "expected" in page
-    assert "Traceback" not in page
+    assert "Traceback (most recent call last)" not in page

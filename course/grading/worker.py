@@ -18,7 +18,9 @@ import logging
 import os
 import re
 import resource
+import shutil
 import signal
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -34,6 +36,7 @@ from traitlets.utils.importstring import import_item
 
 from ..coursedir import load_course_config
 from .execute import RECORDS, GradingExecute
+from .hygiene import safe_copy_tree
 
 _state: dict = {}
 _db_seconds = [0.0]
@@ -190,21 +193,36 @@ def grade(assignment: str, student: str) -> dict:
             marker.unlink(missing_ok=True)
 
 
+#: What one submission may hold once copied for grading (regular files only; see course.grading.hygiene).
+SUBMISSION_MAX_BYTES = 50 * 1024 * 1024
+SUBMISSION_MAX_FILES = 1000
+
+
 def _grade(assignment: str, student: str) -> dict:
     api: NbGraderAPI = _state["api"]
     coursedir = api.coursedir
     record: dict = {}
     db_before, start = _db_seconds[0], time.perf_counter()
     began = start
-    with temp_attrs(coursedir, assignment_id=assignment, student_id=student):
-        converter = GradingAutograde(coursedir=coursedir, parent=api)
-        converter.course_record = record
-        converter.force = True
-        converter.create_student = True
-        try:
-            result = capture_log(converter)
-        finally:
-            RECORDS.clear()
+    submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
+    # nbgrader reads the submission where it lies and copies its files with shutil (links followed): grade a
+    # copy of its regular files instead, so a link to source/ or /dev/zero is refused, never read.
+    staging = Path(tempfile.mkdtemp(prefix="sdl-submission-"))
+    try:
+        copy_flags = safe_copy_tree(submitted, staging / student / assignment, max_bytes=SUBMISSION_MAX_BYTES,
+                                    max_files=SUBMISSION_MAX_FILES)
+        with temp_attrs(coursedir, assignment_id=assignment, student_id=student,
+                        submitted_directory=str(staging)):
+            converter = GradingAutograde(coursedir=coursedir, parent=api)
+            converter.course_record = record
+            converter.force = True
+            converter.create_student = True
+            try:
+                result = capture_log(converter)
+            finally:
+                RECORDS.clear()
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     autograde_seconds = time.perf_counter() - start
     status, detail = _status(result, record)
 
@@ -220,11 +238,33 @@ def _grade(assignment: str, student: str) -> dict:
 
     timings = dict(record.get("timings", {}))
     timings.update(autograde=autograde_seconds, feedback=feedback_seconds, db=_db_seconds[0] - db_before)
-    submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
-    flags = scan_flags(submitted)
+    flags = "; ".join(filter(None, ["; ".join(copy_flags), "; ".join(record.get("hygiene", [])),
+                                     collect_flags(coursedir.root, assignment, student), scan_flags(submitted)]))
     timings["total"] = time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
     return Outcome(student, status, detail, flags, timings, os.getpid(), peak).to_json()
+
+
+def collect_flags(course_root: str, assignment: str, student: str) -> str:
+    """What ``VerifiedCollect`` refused or skipped of this student's submission (its collect report)."""
+    try:
+        from ..exchange import read_collect_report
+
+        lines = [line for line in read_collect_report(course_root, assignment)
+                 if line.get("student") == student and str(line.get("decision", "")).startswith("collected")]
+    except Exception:  # noqa: BLE001 - no report (a local course) or an unreadable one: nothing to add
+        return ""
+    if not lines:
+        return ""
+    last = lines[-1]
+    skipped = last.get("skipped") or []
+    kinds = sorted({str(item.get("kind", "entry")) for item in skipped if isinstance(item, dict)})
+    flags = [f"collect: {len(skipped)} entries skipped ({', '.join(kinds)})"] if skipped else []
+    if last.get("decision") != "collected":
+        flags.append("collect: over the size caps, its notebooks only were collected")
+    if last.get("timestamp_doubtful"):
+        flags.append("collect: files changed after the time the submission claims")
+    return "; ".join(flags)
 
 
 def _status(result: dict, record: dict) -> tuple[str, str]:

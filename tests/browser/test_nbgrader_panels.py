@@ -2,6 +2,8 @@
 
 In the Formgrader panel the instructor generates and releases a session; in the Assignment List the
 student sees it released and fetches it. Screenshots: ``test-artifacts/screenshots/nbgrader-*.png``.
+The student's own JupyterLab (``make start``, course/labconfig) shows none of the instructor's panels, and
+its Validate button runs the course's self-check: ``student-validate-selfcheck.png``.
 """
 
 from __future__ import annotations
@@ -54,3 +56,36 @@ def test_formgrader_releases_a_session_and_the_assignment_list_fetches_it(lab, w
     assert (lab.root / session / f"{session}.ipynb").is_file(), "the fetched notebook is not in the student's folder"
     page.screenshot(path=str(screenshots / "nbgrader-assignment-list.png"))
     watched.assert_offline()
+
+
+def test_the_students_own_jupyterlab_has_no_instructor_panels_and_validate_runs_the_selfcheck(
+        browser, screenshots: Path, tmp_path: Path) -> None:
+    """`make start` for a self-learner (course/labconfig): no Nbgrader menu at all (no Formgrader, Create
+    Assignment, Course List, and no exchange for an Assignment List), no news pop-up, and Validate grades
+    the notebook with the hidden checks: a notebook whose visible checks pass but whose typed-in figures
+    fail on new scenarios is not a "Success!"."""
+    from tests.browser.jlab import open_notebook
+    from tests.test_student_setup import SESSION, student_start, typed_in
+
+    with student_start(tmp_path, {SESSION: typed_in()}) as lab:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        offbox: list[str] = []
+        context.on("request", lambda r: offbox.append(r.url)
+                   if r.url.startswith("http") and not r.url.startswith(lab.base) else None)
+        page = context.new_page()
+        try:
+            open_notebook(page, lab.url)
+            expect(page.locator(".lm-MenuBar-itemLabel", has_text="Kernel")).to_be_visible()
+            assert "Nbgrader" not in page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+            assert page.locator(".Toastify__toast", has_text=re.compile("news", re.I)).count() == 0
+            assert page.locator(".nbgrader-CreateAssignmentWidget, #create_assignment").count() == 0
+            page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
+            dialog = page.locator(".jp-Dialog")
+            expect(dialog.locator("#validation-message")).to_be_visible(timeout=300_000)
+            expect(dialog).to_contain_text("Check “traffic” (test_traffic): 0 / 3 points")
+            expect(dialog).to_contain_text("Autograded: 19 / 24, hidden checks included")
+            assert "passes all the tests" not in dialog.inner_text()
+            page.screenshot(path=str(screenshots / "student-validate-selfcheck.png"))
+            assert not offbox, f"requests tried to leave the machine: {sorted(set(offbox))}"
+        finally:
+            context.close()
