@@ -472,8 +472,8 @@ class RubricWidget(widgets.VBox):
                           self.toggles[d.name], self.descriptors[d.name]])
             for d in DIMENSIONS
         ]
-        for toggle in self.toggles.values():
-            toggle.observe(self._update, "value")
+        for toggle in self.toggles.values():  # rating is the last step: read the work done up to now
+            toggle.observe(lambda change: self.update_evidence(), "value")
         super().__init__([
             widgets.HBox([widgets.VBox(rows), widgets.VBox([self.summary, self.chart])]),
             self.evidence_view, self.refresh, self.rules,
