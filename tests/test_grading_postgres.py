@@ -102,7 +102,10 @@ def test_grading_writes_to_postgres_not_sqlite(graded_on_postgres):
 
 
 def test_three_workers_graded_at_once(graded_on_postgres):
-    assert len({entry["worker"] for entry in journal(graded_on_postgres["dir"])}) == 3
+    """Three workers share the class; a student graded again alone afterwards (a kernel that died beside
+    others) runs in a process of its own, which is not one of the three."""
+    entries = journal(graded_on_postgres["dir"])
+    assert len({entry["worker"] for entry in entries if not entry.get("graded_alone")}) == 3
 
 
 def test_each_student_has_one_submission_and_one_grade_per_cell(graded_on_postgres):

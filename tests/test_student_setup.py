@@ -269,7 +269,11 @@ def test_the_local_launch_hides_what_the_hub_hides_from_students() -> None:
         json.loads((ROOT / "hub" / "lab-overrides.json").read_text())
     ours = json.loads((labconfig.STUDENT / "labconfig" / "page_config.json").read_text())["disabledExtensions"]
     hub = json.loads((ROOT / "hub" / "jupyter" / "student" / "labconfig" / "page_config.json").read_text())
-    assert set(hub["disabledExtensions"]) <= set(ours) and set(NBGRADER_PANELS) <= set(ours)
+    # The hub hides nbgrader's Validate (its students have no hidden checks to run); locally Validate runs
+    # the self-check instead (course.labconfig.validate), so it stays.
+    validate = "@jupyter/nbgrader:validate-assignment"
+    assert hub["disabledExtensions"].get(validate) is True and validate not in ours
+    assert set(hub["disabledExtensions"]) - {validate} <= set(ours) and set(NBGRADER_PANELS) <= set(ours)
     server = json.loads((labconfig.STUDENT / "jupyter_server_config.json").read_text())
     extensions = server["ServerApp"]["jpserver_extensions"]
     assert extensions["nbgrader.server_extensions.formgrader"] is False

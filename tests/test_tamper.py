@@ -22,7 +22,7 @@ from authoring.sessions import SESSIONS
 from course import submissions
 from course.demo import api_for, make_course
 from course.nbgrader_ext import is_test_cell
-from tests.fake_students import GENERIC, first_group, submission
+from tests.fake_students import GENERIC, _group_of, first_group, submission
 from tests.grading_class import require, sandbox_available
 
 pytestmark = pytest.mark.e2e
@@ -52,25 +52,23 @@ def _class(tmp_path_factory, session: str, label: str):
                           course_dir / "submitted" / name / session / f"{session}.ipynb")
     gid, _ = first_group(spec, source)
     points = {submissions.grade_id(c): c.metadata["nbgrader"]["points"] for c in source.cells if is_test_cell(c)}
-    return course_dir, api, {"attacked": f"test_{gid}", "points": points, "max": sum(points.values())}
+    estimates = {f"test_{_group_of(source, name)}" for name in spec.EXPECTED}
+    return course_dir, api, {"attacked": f"test_{gid}", "points": points, "max": sum(points.values()),
+                             "estimates": estimates}
 
 
-@pytest.fixture(scope="module", params=list(SESSIONS))
-def plain(request, tmp_path_factory):
+def _plain(tmp_path_factory, session: str) -> dict:
     """The class graded by nbgrader's own autograde (the course's config, no sandbox)."""
-    session = request.param
     course_dir, api, info = _class(tmp_path_factory, session, "plain")
     result = api.autograde(session, "*", force=True)
     assert result["success"], result.get("error")
     return {"session": session, "dir": course_dir, "scores": _scores(course_dir, session), **info}
 
 
-@pytest.fixture(scope="module", params=list(SESSIONS))
-def command(request, tmp_path_factory):
+def _command(tmp_path_factory, session: str) -> dict:
     """The class graded by ``python -m course grade`` in the sandbox, two students at a time."""
     ok, why = sandbox_available()
     require(ok, why)
-    session = request.param
     course_dir, _, info = _class(tmp_path_factory, session, "command")
     # Links instead of a notebook: to the instructor's solution, the gradebook and a device.
     linked = course_dir / "submitted" / "symlinks" / session
@@ -94,13 +92,32 @@ def command(request, tmp_path_factory):
             "run": run, **info}
 
 
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Each (pipeline, session) class, graded once for the whole module."""
+    done: dict[tuple[str, str], dict] = {}
+
+    def get(pipeline: str, session: str) -> dict:
+        if (pipeline, session) not in done:
+            make = _plain if pipeline == "plain" else _command
+            done[(pipeline, session)] = make(tmp_path_factory, session)
+        return done[(pipeline, session)]
+
+    return get
+
+
+@pytest.fixture(params=[(p, s) for s in SESSIONS for p in ("plain", "command")], ids=lambda ps: f"{ps[0]}-{ps[1]}")
+def graded(request, runs):
+    return runs(*request.param)
+
+
+@pytest.fixture(params=list(SESSIONS))
+def command(request, runs):
+    return runs("command", request.param)
+
+
 def _total(graded, name) -> float:
     return sum(graded["scores"][name].values())
-
-
-@pytest.fixture(params=["plain", "command"])
-def graded(request):
-    return request.getfixturevalue(request.param)
 
 
 def test_the_perfect_student_gets_every_point_and_the_untouched_release_none(graded):
@@ -109,8 +126,13 @@ def test_the_perfect_student_gets_every_point_and_the_untouched_release_none(gra
 
 
 def test_the_honest_wrong_student_loses_exactly_the_wrong_answers(graded):
-    assert graded["scores"]["wrong"][graded["attacked"]] == 0
-    assert _total(graded, "wrong") == graded["max"] - graded["points"][graded["attacked"]]
+    """Wrong first estimates cost their cell (and estimates built on them), never another kind of answer."""
+    wrong = graded["scores"]["wrong"]
+    assert wrong[graded["attacked"]] == 0
+    for cell, points in graded["points"].items():
+        if cell not in graded["estimates"]:
+            assert wrong[cell] == points, cell
+    assert 0 < _total(graded, "wrong") < graded["max"]
 
 
 @pytest.mark.parametrize("name", GENERIC)
@@ -119,11 +141,11 @@ def test_no_attack_earns_a_point_for_wrong_answers(graded, name):
     assert _total(graded, name) <= _total(graded, "wrong"), graded["scores"][name]
 
 
-def test_honest_students_beside_the_attackers_get_exactly_their_scores(command):
+def test_honest_students_beside_the_attackers_get_exactly_their_scores(command, runs):
     assert command["run"].returncode in (0, 1), command["run"].stderr[-2000:]
-    assert _total(command, "perfect") == command["max"]
-    assert _total(command, "wrong") == command["max"] - command["points"][command["attacked"]]
+    alone = runs("plain", command["session"])  # the same notebooks, one at a time, with nbgrader's own autograde
     for name in ("perfect", "wrong"):
+        assert command["scores"][name] == alone["scores"][name], name
         assert command["rows"][name]["status"] == "graded", command["rows"][name]
 
 

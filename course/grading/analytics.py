@@ -155,27 +155,37 @@ def pass_rates(data: ClassData) -> pd.DataFrame:
     return out.sort_values(["notebook", "order"])[columns].reset_index(drop=True)
 
 
-_HIDDEN = "hidden check: "
 
 
-def _check_name(ename: str, evalue: str) -> tuple[str, bool]:
-    """The check a failure message is about: ``messages_per_second (scenario 'small')``, and whether hidden."""
-    first = evalue.strip().splitlines()[0] if evalue.strip() else ""
-    hidden = first.startswith(_HIDDEN)
-    if hidden:
-        first = first[len(_HIDDEN):]
-    if ename not in ("CheckFailed", "AssertionError"):
-        return ename, hidden
-    name = re.split(r":\s", first, maxsplit=1)[0] if ": " in first else first
-    name = re.sub(r"\(trial \d+\)", "(random trials)", name)
-    return (name[:80] or ename), hidden
+def _check_name(message: str) -> tuple[str, bool]:
+    """The answer a verdict line is about and whether it was on inputs the student never saw.
+
+    ``messages_per_second on a new scenario (1): expected ...`` -> (``messages_per_second``, True);
+    ``deliverable (random delivery 3): ...`` -> (``deliverable``, True); ``assumptions: ...`` -> (``assumptions``, False).
+    """
+    label = re.split(r":\s", message, maxsplit=1)[0]
+    hidden = bool(re.search(r"new scenario|random|\(hidden\)", label))
+    name = re.split(r" on | \(|, ", label, maxsplit=1)[0].strip()
+    return (name[:80] or "?"), hidden
+
+
+def _verdict_lines(cell: dict) -> list[str]:
+    """The ``✗`` lines of a test cell's verdict (its error, or the card printed with partial credit)."""
+    texts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            texts.append(str(output.get("evalue", "")))
+        elif output.get("output_type") == "stream" and output.get("name") == "stdout":
+            text = output.get("text", "")
+            texts.append("".join(text) if isinstance(text, list) else str(text))
+    return [line[2:].strip() for text in texts for line in text.splitlines() if line.startswith("✗ ")]
 
 
 def hardest_checks(course_dir: str | Path, assignment: str, *, top: int | None = 15) -> pd.DataFrame:
-    """The checks that failed for the most students, from the autograded notebooks' error messages.
+    """The answers that failed for the most students, from the grader's verdicts in the autograded notebooks.
 
-    Columns: ``cell``, ``check`` (the name the message starts with; other errors by type, such as
-    ``NameError``), ``hidden``, ``students`` (how many failed it), ``example`` (one message, first line).
+    Columns: ``cell``, ``check`` (the answer: a function, a variable), ``hidden`` (failed on inputs the
+    student never saw), ``students`` (how many failed it), ``example`` (one message).
     """
     course_dir = Path(course_dir)
     seen: dict[tuple[str, str, bool], set[str]] = {}
@@ -190,15 +200,11 @@ def hardest_checks(course_dir: str | Path, assignment: str, *, top: int | None =
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if not meta.get("grade") or meta.get("solution") or cell.get("cell_type") != "code":
                 continue
-            for output in cell.get("outputs", []):
-                if output.get("output_type") != "error":
-                    continue
-                check, hidden = _check_name(output.get("ename", ""), str(output.get("evalue", "")))
+            for line in _verdict_lines(cell):
+                check, hidden = _check_name(line)
                 key = (meta.get("grade_id", "?"), check, hidden)
                 seen.setdefault(key, set()).add(student)
-                first = str(output.get("evalue", "")).strip().splitlines()
-                examples.setdefault(key, Counter())[first[0] if first else output.get("ename", "")] += 1
-                break
+                examples.setdefault(key, Counter())[line[:200]] += 1
     rows = [{"cell": cell, "check": check, "hidden": hidden, "students": len(students),
              "example": examples[(cell, check, hidden)].most_common(1)[0][0]}
             for (cell, check, hidden), students in seen.items()]

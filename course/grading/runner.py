@@ -189,7 +189,7 @@ def _fan_out(assignment, todo, course_dir, db_url, use_sandbox, jobs, journal, f
             if outcome is None:
                 outcome = worker.Outcome(student, WORKER_DIED, f"{why}, then its grading process died again with "
                                          "it graded alone").to_json()
-            record(student, outcome)
+            record(student, {**outcome, "graded_alone": why})
     finally:
         shutil.rmtree(in_flight, ignore_errors=True)
     progress.finish()
