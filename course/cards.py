@@ -74,8 +74,8 @@ _LATENCIES: tuple[tuple[str, str, str | None, str], ...] = (
 def latency_numbers() -> pd.DataFrame:
     """Latency numbers every engineer should know: ~2012 values, the ~2020 model where it gives one, and the speed-up.
 
-    Network round trips have barely moved; memory and SSD figures improved by 5–80×. Read them as orders
-    of magnitude, not as specifications.
+    Network round trips have barely moved; memory and SSD figures improved by 9–83× (a disk seek by 5×).
+    Read them as orders of magnitude, not as specifications.
     """
     rows = []
     for operation, then_text, now_text, note in _LATENCIES:

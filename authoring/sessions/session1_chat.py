@@ -124,7 +124,7 @@ CONNECTIONS = [
 ARCHITECTURE = '''
 Mobile App [client] <-> Load Balancer [lb x2]
 Web App [client] <-> Load Balancer
-Load Balancer <-> Chat Server [websocket x4] : WebSocket per device
+Load Balancer <-> Chat Server [websocket x12] : WebSocket per device (10 M sockets at 1 M a server, plus spares)
 Chat Server -> Message Store [db x3] : persist first
 Chat Server <-> Session Registry [cache x3] : which server holds whom
 Chat Server -> Message Router [queue x3] : to the recipient's server

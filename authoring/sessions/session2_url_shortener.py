@@ -532,23 +532,28 @@ def key_ranges_cases(rng: random.Random) -> list[Case]:
 DEEP_DIVE = [
     ("hot_urls", "How would you handle a link that suddenly gets millions of clicks?",
      """
-     - Redirects are reads of immutable data (a code never changes its URL), which is the easy case to cache.
+     - Redirects are reads of data that never changes (a code never changes its URL), the easy case to cache;
+       only a delete or an expiry ends a link, so a delete evicts it and the cached entry keeps expires_at.
      - Cache-aside in Redis/Memcached in front of the store, LRU; size it by the 80/20 rule (≈ 1.5 TB here).
      - For the hottest keys: an in-process cache on every app server, replicas of the hot key, or the CDN/edge.
      - 301 lets browsers cache the redirect (less load, but repeat clicks vanish from analytics);
-       302 keeps every click visible. Here analytics wins: 302, with short Cache-Control at the edge if needed.
+       302 keeps every click visible. Here analytics wins: 302. If the edge must cache it briefly, the clicks
+       it answers never reach the servers: its request logs have to feed the click stream.
      - Never count clicks synchronously on the hot row: emit an event and move on.
      """),
     ("uniqueness", "How do you make sure two servers never hand out the same short code?",
      """
      - Random or hashed codes collide (birthday bound): 7 random base62 characters give a 50 % chance of a
        repeat after ~2.2 M links, so each insert needs check-and-retry (a unique key, a Bloom filter).
-     - A counter never collides: base62 of a unique id. One global counter is a bottleneck and a single point
-       of failure, so hand out ranges: ZooKeeper (or one database row) gives each server a block of ids.
+     - A counter never collides with itself: base62 of a unique id. One global counter is a bottleneck and a
+       single point of failure, so hand out ranges: ZooKeeper (or one database row) gives each server a block
+       of ids.
      - A server that dies loses the rest of its block: harmless gaps, never duplicates.
      - Alternatives: a key generation service with pre-generated codes (and a standby). Snowflake-style
        64-bit ids are unique without coordination, but take 11 base62 characters, not 7.
      - Custom aliases share the key space: insert with the primary key's uniqueness and fail on conflict.
+       A generated code can land on an alias taken earlier: that insert fails the same way, and the server
+       moves on to its next id.
      - Sequential codes are guessable: shuffle the counter (a bijective permutation) if enumeration matters.
      """),
     ("analytics", "How would you implement click analytics?",

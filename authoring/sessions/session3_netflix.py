@@ -222,14 +222,14 @@ CREATE TABLE renditions (
     bitrate_kbps  INT          NOT NULL,
     manifest_url  VARCHAR(500) NOT NULL,          -- this rendition's segment playlist (HLS/DASH)
     size_bytes    BIGINT       NOT NULL,
-    PRIMARY KEY (video_id, height, codec)
+    PRIMARY KEY (video_id, height, codec, bitrate_kbps)  -- a ladder may hold two bitrates at one height
 );
 
 CREATE TABLE watch_history (
     user_id       BIGINT    NOT NULL,
     video_id      BIGINT    NOT NULL,
     position_s    INT       NOT NULL DEFAULT 0,   -- resume offset: one row per (user, video), overwritten
-    updated_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,  -- moves with every overwrite
     completed     BOOLEAN   NOT NULL DEFAULT FALSE,
     PRIMARY KEY (user_id, video_id),
     INDEX idx_history_recent (user_id, updated_at)
@@ -1036,9 +1036,11 @@ def cells() -> list[Cell]:
             "recommender",
             heading="Key algorithm 3: a small recommender",
             intro="""
-            Item-item collaborative filtering: two titles are similar when the same viewers rate them
-            alike. Pivot the ratings to a user × title matrix with pandas, compute the cosine similarity
-            of every pair of title columns, then score each title a user has not seen by its similarity
+            Item-item collaborative filtering: two titles are similar when the same viewers rated both
+            (on 1–5 ratings, plain cosine rewards watching in common more than agreeing: columns [5, 5] and
+            [1, 1] score 1.0; adjusted cosine subtracts each user's mean first). Pivot the ratings to a
+            user × title matrix with pandas, compute the cosine similarity of every pair of title
+            columns, then score each title a user has not seen by its similarity
             to the titles they rated, weighted by their ratings. Implement `item_similarity` and
             `recommend`. (In production this runs offline in batch; the rows are cached per user.)
             """,
