@@ -235,6 +235,7 @@ class Recorder:
         self._interviews: dict[tuple[str, ...], _Interview] = {}
         self._answers: dict[tuple[str, ...], _Answer] = {}
         self._clock: dict[str, float] = {}
+        self._first_clock = _next_clock_serial()  # only clocks made for this record count
         self._stubs: set[str] = set()  # answers (variables) whose cell still holds the stub text
 
     # -- IPython events ------------------------------------------------------------------------------
@@ -432,7 +433,7 @@ class Recorder:
     def _note_clock(self, phase: str) -> None:
         if phase in self._clock:
             return
-        reading = _clock_minutes()
+        reading = _clock_minutes(self._first_clock)
         if reading is not None:
             self._clock[phase] = reading
 
@@ -552,16 +553,22 @@ def _source_phase(source: str) -> str | None:
     return None
 
 
-def _clock_minutes() -> float | None:
-    """The running interview clock's reading in minutes (the furthest, if several), or None."""
+def _next_clock_serial() -> int:
+    try:
+        from . import timeline
+
+        return timeline.next_serial()
+    except Exception:  # noqa: BLE001 - no clock module: no clock to read
+        return 0
+
+
+def _clock_minutes(first_serial: int = 0) -> float | None:
+    """The reading, in minutes, of the interview clock made since the record began (the furthest, if
+    several), or None."""
     timeline = sys.modules.get("course.timeline")
     if timeline is None:
         return None
-    try:
-        from ipywidgets.widgets.widget import _instances
-    except ImportError:  # pragma: no cover - another ipywidgets layout
-        return None
-    readings = [w.play.value for w in list(_instances.values()) if isinstance(w, timeline.TimelineWidget)]
+    readings = [w.play.value for w in list(timeline.LIVE) if getattr(w, "serial", 0) >= first_serial]
     seconds = max((int(r) for r in readings if isinstance(r, int) and r > 0), default=0)
     return seconds / 60 if seconds else None
 

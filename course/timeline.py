@@ -10,7 +10,9 @@ minutes from :data:`PHASES` (:func:`minutes_of`).
 from __future__ import annotations
 
 import html
+import itertools
 import math
+import weakref
 from dataclasses import dataclass
 from numbers import Real
 
@@ -60,6 +62,17 @@ PHASES: tuple[Phase, ...] = (
 INTERVIEW_MINUTES: int = PHASES[-1].end
 
 _TICK_MS = 1000  # one Play tick per real second
+_SERIALS = itertools.count(1)
+#: The clocks alive in this kernel (the wrap-up's evidence reads the one created for the session).
+LIVE: "weakref.WeakSet[TimelineWidget]" = weakref.WeakSet()
+
+
+def next_serial() -> int:
+    """The serial number the next clock will get (clocks made from now on have this one or higher)."""
+    global _SERIALS
+    upcoming = next(_SERIALS)
+    _SERIALS = itertools.chain([upcoming], _SERIALS)
+    return upcoming
 REAL_TIME = 1 / 60  # minutes_per_tick: one interview second per real second
 FAST = 1  # minutes_per_tick: one interview minute per real second
 
@@ -156,6 +169,8 @@ class TimelineWidget(widgets.VBox):
         self.fast.observe(self._on_fast, "value")
         super().__init__([widgets.HBox([self.play, self.clock, self.fast]), self.status])
         self.add_class("course-timeline")  # a stable hook for styling and the browser tests
+        self.serial = next(_SERIALS)
+        LIVE.add(self)
 
     def _on_time(self, change: dict) -> None:
         self.status.value = _status_html(int(change["new"]))
