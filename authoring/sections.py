@@ -28,10 +28,6 @@ class Estimate:
     expected: Mapping[str, str]  # scenario label -> "57870.37 msg/s"
 
 
-def _cases(*sources) -> tuple:
-    return tuple(source for source in sources if source is not None)
-
-
 def header(session_id: str, title: str, level: str, problem: str, how_long: str = "45 minutes") -> list[Cell]:
     """Title, the problem as the interviewer states it, how the notebook works, set-up and the clock."""
     return [

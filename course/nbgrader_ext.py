@@ -38,5 +38,6 @@ class RedactTracebacks(NbGraderPreprocessor):
 
 def is_test_cell(cell) -> bool:
     """An autograded test cell: a grade cell with code that is not also an answer."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
+    return cell.get("cell_type") == "code" and isinstance(meta, dict) and bool(meta.get("grade")) \
+        and not meta.get("solution")

@@ -10,7 +10,6 @@ minutes from :data:`PHASES` (:func:`minutes_of`).
 from __future__ import annotations
 
 import html
-import itertools
 import math
 import weakref
 from dataclasses import dataclass
@@ -62,17 +61,14 @@ PHASES: tuple[Phase, ...] = (
 INTERVIEW_MINUTES: int = PHASES[-1].end
 
 _TICK_MS = 1000  # one Play tick per real second
-_SERIALS = itertools.count(1)
+_serial = 0  # the last clock's serial number
 #: The clocks alive in this kernel (the wrap-up's evidence reads the one created for the session).
 LIVE: "weakref.WeakSet[TimelineWidget]" = weakref.WeakSet()
 
 
 def next_serial() -> int:
     """The serial number the next clock will get (clocks made from now on have this one or higher)."""
-    global _SERIALS
-    upcoming = next(_SERIALS)
-    _SERIALS = itertools.chain([upcoming], _SERIALS)
-    return upcoming
+    return _serial + 1
 REAL_TIME = 1 / 60  # minutes_per_tick: one interview second per real second
 FAST = 1  # minutes_per_tick: one interview minute per real second
 
@@ -169,7 +165,9 @@ class TimelineWidget(widgets.VBox):
         self.fast.observe(self._on_fast, "value")
         super().__init__([widgets.HBox([self.play, self.clock, self.fast]), self.status])
         self.add_class("course-timeline")  # a stable hook for styling and the browser tests
-        self.serial = next(_SERIALS)
+        global _serial
+        _serial += 1
+        self.serial = _serial
         LIVE.add(self)
 
     def _on_time(self, change: dict) -> None:

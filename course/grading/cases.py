@@ -126,13 +126,9 @@ def fresh_scenario(template: Mapping[str, str], rng: random.Random, *, spread: f
             out[name] = text
             continue
         scale = math.exp(rng.uniform(-math.log(spread), math.log(spread)))
-        # Counts written with a prefix word ("100 M user") keep it: scale the number in front.
-        new = _nice(value * scale)
-        if not unit or unit.strip() == "":
-            if value < 1:
-                new = min(new, 0.9)
-            elif value >= 1:
-                new = max(new, 1.0)
+        new = _nice(value * scale)  # a count with a prefix word ("100 M user") keeps the word: unit is "M user"
+        if not unit:  # a plain number: a fraction stays below 1, a ratio or factor at least 1
+            new = min(new, 0.9) if value < 1 else max(new, 1.0)
         if value == int(value) and new >= 1:
             new = float(max(1, round(new)))
         shown = f"{int(new)}" if new == int(new) else f"{new:g}"

@@ -95,7 +95,6 @@ def quantity(rel: float = 0.02) -> Callable[[Any, Any, Case], str | None]:
 
     def compare(expected: Any, got: Any, case: Case) -> str | None:
         from ..checks import CheckFailed, check
-        from ..units import Quantity
 
         problem = _problem(got)
         if problem:
@@ -113,7 +112,6 @@ def quantity(rel: float = 0.02) -> Callable[[Any, Any, Case], str | None]:
             return str(exc)
         except Exception as exc:  # noqa: BLE001 - units that pint cannot compare
             return f"{case.label}: expected {show(expected)}, got {show(got)} ({type(exc).__name__})"
-        del Quantity
         return None
 
     return compare

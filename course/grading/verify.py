@@ -31,6 +31,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
+from ..nbgrader_ext import is_test_cell
 from . import channel, reference
 from .cases import Case, CaseSource, draw
 from .compare import encoded_size, exact
@@ -38,13 +39,6 @@ from .compare import encoded_size, exact
 VERDICT_ENAME = "CheckFailed"
 SECRET_FILE = ".grading-secret"
 SHOWN_FAILURES = 4
-
-
-def is_test_cell(cell: Any) -> bool:
-    """An autograded test cell: a grade cell with code that is not also an answer."""
-    meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
-    return cell.get("cell_type") == "code" and isinstance(meta, dict) and bool(meta.get("grade")) \
-        and not meta.get("solution")
 
 
 class SpecMissing(RuntimeError):
@@ -228,8 +222,10 @@ class VerifiedExecute(Execute):
                                          traceback=[f"{VERDICT_ENAME}: {text}"])]
             return cell, resources
         requests = [case.request() for case in cases]
-        expected = reference.evaluate(self._source_nb, requests) if any(c.reference for c in cases) \
-            else [None] * len(cases)
+        wanted = [i for i, case in enumerate(cases) if case.reference]
+        expected: list[Any] = [None] * len(cases)
+        for i, value in zip(wanted, reference.evaluate(self._source_nb, [requests[i] for i in wanted]) if wanted else []):
+            expected[i] = value
         probe = probe_cell({"cases": requests})
         try:
             self.execute_cell(probe, index, store_history=False)
