@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -16,12 +17,14 @@ from pathlib import Path
 
 import nbformat
 
+from course.evidence import skill_of
 from course.pathfix import ensure_scripts_on_path
 
 from .cells import notebook
 from .sessions import SESSIONS
 
 ROOT = Path(__file__).resolve().parent.parent
+_SECTION = re.compile(r"^public_checks_passed\(\s*['\"](.*?)['\"]\s*\)", re.MULTILINE)
 
 
 def render(session_id: str) -> str:
@@ -32,10 +35,12 @@ def render(session_id: str) -> str:
 
 def sample_data(session_id: str) -> str:
     """``course/data/<id>.sample.json``: the sample's assumptions and figures the visible checks compare with."""
-    merged: dict = {"assumptions": {}, "units": {}, "expected": {}, "whole_numbers": {}}
+    merged: dict = {"assumptions": {}, "units": {}, "expected": {}, "whole_numbers": {}, "sections": []}
     for cell in SESSIONS[session_id].cells():
         for key, value in cell.data.items():
             merged.setdefault(key, {}).update(value)
+        for label in _SECTION.findall(cell.source):  # the visible check cells, for the journal's totals
+            merged["sections"].append({"label": label, "skill": skill_of(label)})
     return json.dumps(merged, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 

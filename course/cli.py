@@ -6,6 +6,10 @@
     python -m course selfcheck NB   grade one notebook with the hidden tests, here (exit 1 if a check fails)
     python -m course scan PATH...   flag code in submissions that reaches into the grading machinery
     python -m course analytics A    score distribution, pass rates, hardest checks, flagged submissions
+    python -m course journal        every practice attempt recorded on this machine (--json for a list)
+    python -m course plan           the three-week plan: what is done, what is next and why
+    python -m course progress       plots of checks per skill, minutes per phase and mistakes over attempts
+    python -m course practice S     a new practice round of session S: same interview, new numbers
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     tools = {"selfcheck": ("grade one notebook with the full hidden tests (exit 1 if any check fails)",
                            "course.grading.selfcheck"),
              "scan": ("flag code that reaches into the grading machinery", "course.grading.scan"),
-             "analytics": ("class analytics of an assignment from the gradebook", "course.grading.analytics")}
+             "analytics": ("class analytics of an assignment from the gradebook", "course.grading.analytics"),
+             "journal": ("every practice attempt recorded on this machine", "course.journal"),
+             "plan": ("the three-week plan: done, next and why", "course.plan"),
+             "progress": ("progress plots over attempts (--out FILE.png)", "course.progress"),
+             "practice": ("a new practice round of a session: the same interview with new numbers", "course.practice")}
     for name, (text, _) in tools.items():
         sub.add_parser(name, help=text, add_help=False).add_argument("args", nargs=argparse.REMAINDER)
     argv = sys.argv[1:] if argv is None else list(argv)
