@@ -1,4 +1,5 @@
-"""Build the course: session specs → ``source/<id>/<id>.ipynb`` → ``release/`` (via nbgrader).
+"""Build the course: session specs → ``source/<id>/<id>.ipynb`` → ``release/`` (via nbgrader), and the
+plan notebook → ``release/plan.ipynb`` (not an assignment: written directly).
 
     python -m authoring build            # write source/ and regenerate release/
     python -m authoring build --check    # exit 1 if source/ or release/ is stale (CI)
@@ -21,6 +22,8 @@ from course.evidence import skill_of
 from course.pathfix import ensure_scripts_on_path
 
 from .cells import notebook
+from .plan_notebook import PLAN_NOTEBOOK, plan_notebook
+from .sections import CURVEBALL_CELLS
 from .sessions import SESSIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +32,12 @@ _SECTION = re.compile(r"^public_checks_passed\(\s*['\"](.*?)['\"]\s*\)", re.MULT
 
 def render(session_id: str) -> str:
     """The source notebook of one session as the exact text written to disk."""
-    nb = notebook(SESSIONS[session_id].cells(), prefix=session_id.split("_")[0])
+    cells = SESSIONS[session_id].cells()
+    missing = [cell_id for cell_id in CURVEBALL_CELLS if cell_id not in {c.cell_id for c in cells}]
+    if missing:  # the shared structure: every session has its curveball (sections.curveball)
+        raise ValueError(f"{session_id} has no curveball ({', '.join(missing)} missing): add "
+                         "`*curveball(CURVEBALL, ...)` after its high-level design")
+    nb = notebook(cells, prefix=session_id.split("_")[0])
     return normalized(nb)
 
 
@@ -41,6 +49,8 @@ def sample_data(session_id: str) -> str:
             merged.setdefault(key, {}).update(value)
         for label in _SECTION.findall(cell.source):  # the visible check cells, for the journal's totals
             merged["sections"].append({"label": label, "skill": skill_of(label)})
+    # Assumptions a practice round keeps (constants of the problem, or a ladder whose order matters).
+    merged["practice_keep"] = sorted(getattr(SESSIONS[session_id], "PRACTICE_KEEP", ()))
     return json.dumps(merged, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -51,6 +61,11 @@ def sample_path(root: Path, session_id: str) -> Path:
 def normalized(nb: nbformat.NotebookNode) -> str:
     """Stable JSON: sorted keys, one-space indent, trailing newline (small, reviewable diffs)."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_plan() -> str:
+    """``release/plan.ipynb`` as the exact text written to disk."""
+    return normalized(plan_notebook())
 
 
 def source_path(root: Path, session_id: str) -> Path:
@@ -70,7 +85,8 @@ def write_sources(root: Path = ROOT) -> list[Path]:
 
 
 def generate_release(root: Path, out: Path | None = None) -> Path:
-    """Run ``nbgrader generate_assignment`` for every session in a scratch copy; return its release dir.
+    """Run ``nbgrader generate_assignment`` for every session in a scratch copy, add the plan notebook;
+    return its release dir.
 
     The scratch course has its own gradebook, so building never touches an instructor's real one.
     """
@@ -91,6 +107,7 @@ def generate_release(root: Path, out: Path | None = None) -> Path:
         nb = nbformat.read(nb_path, as_version=4)
         nb_path.write_text(normalized(nb), encoding="utf-8")
     release = scratch / "release"
+    (release / PLAN_NOTEBOOK).write_text(render_plan(), encoding="utf-8")  # beside the sessions
     if out is not None:
         if out.exists():
             shutil.rmtree(out)

@@ -11,13 +11,17 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from course.grading.cases import Case, CaseSource, Comparator, fresh_scenario, scenario_input
+from course.grading.cases import Case, CaseSource, Comparator, fresh_scenario, ref, scenario_input, step
 from course.grading.compare import assumptions, exact, quantity, text_check
 
 
 def assumptions_case(sample: Mapping[str, str], units: Mapping[str, str]) -> CaseSource:
     """The pinned assumptions match what the interviewer said."""
-    case = Case("value", "assumptions", label="assumptions", compare=assumptions(sample, units), reference=False)
+    def on(scenario: Mapping[str, str]) -> Case:
+        return Case("value", "assumptions", label="assumptions", compare=assumptions(scenario, units),
+                    reference=False, retarget=on)
+
+    case = on(sample)
     return lambda rng: [case]
 
 
@@ -41,11 +45,19 @@ def estimate_cases(names: Sequence[str], sample: Mapping[str, str], templates: M
         for name in names:
             compare = (judges or {}).get(name) or (exact(whole[name]) if name in whole else quantity(rel))
             for where, values, hidden in scenarios:
-                cases.append(Case("call", name, args=(scenario_input(values),), label=f"{name} on {where}",
-                                  group=name, compare=compare, hidden=hidden, scenario=values))
+                cases.append(_call_case(name, values, where, compare, hidden, retarget=not hidden))
         return cases
 
     return source
+
+
+def _call_case(name: str, values: Mapping[str, str], where: str, compare: Comparator, hidden: bool, *,
+               retarget: bool) -> Case:
+    """``name(Assumptions(**values))``; a visible one can be asked on a practice round's scenario instead."""
+    again = (lambda s: _call_case(name, s, "this practice round's scenario", compare, False, retarget=True)) \
+        if retarget else None
+    return Case("call", name, args=(scenario_input(values),), label=f"{name} on {where}", group=name,
+                compare=compare, hidden=hidden, scenario=values, retarget=again)
 
 
 def choice_case(variable: str, why: str) -> CaseSource:
@@ -69,3 +81,36 @@ def text_cases(variable: str, checks: Sequence[tuple[Callable[..., Any], Mapping
 def fixed(*cases: Case) -> CaseSource:
     """Cases that are the same for every submission (the visible examples)."""
     return lambda rng: list(cases)
+
+
+def curveball_cases(after: str, figure: str, changes: Mapping[str, str], sample: Mapping[str, str],
+                    templates: Mapping[str, Mapping[str, str]], compare: Comparator, *,
+                    keep: Sequence[str] = ()) -> CaseSource:
+    """``figure(after(a))`` on the sample scenario and on one fresh scenario per template: the student's
+    change of the assumptions and their own estimate, composed, against the reference's.
+
+    ``changes`` are absolute new values (text quantities): the scenario each case is judged on is the
+    changed one (for a comparator that recomputes from it, such as ``compare.ceiling``).
+    """
+    def case(values: Mapping[str, str], where: str, hidden: bool) -> Case:
+        changed = {**values, **changes}
+        again = None if hidden else (lambda s: case(s, "this practice round's scenario", False))
+        return Case("script", label=f"{figure}({after}(a)) on {where}", group=f"{figure} after the curveball",
+                    steps=(step(after, scenario_input(values), let="changed", keep=False), step(figure, ref("changed"))),
+                    compare=_single(compare), hidden=hidden, scenario=changed, retarget=again)
+
+    def source(rng: random.Random) -> list[Case]:
+        cases = [case(sample, "the sample scenario", False)]
+        cases += [case(fresh_scenario(template, rng, keep=keep), f"a new scenario ({index + 1})", True)
+                  for index, template in enumerate(templates.values())]
+        return cases
+
+    return source
+
+
+def _single(compare: Comparator) -> Comparator:
+    """A comparator of one value, for a script whose one result (or the error that stopped it) is the answer."""
+    def one(value: Any) -> Any:
+        return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+    return lambda expected, got, case: compare(one(expected), one(got), case)

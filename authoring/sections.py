@@ -13,7 +13,7 @@ from course.schema import assert_schema
 
 from course.timeline import minutes_of
 
-from .cases import CaseSource, assumptions_case, choice_case, estimate_cases, text_cases
+from .cases import CaseSource, assumptions_case, choice_case, curveball_cases, estimate_cases, text_cases
 
 from .cells import BEGIN, END, Cell, answer, code, md, tests, written
 
@@ -26,6 +26,29 @@ class Estimate:
     doc: str
     body: str
     expected: Mapping[str, str]  # scenario label -> "57870.37 msg/s"
+
+
+@dataclass(frozen=True)
+class Curveball:
+    """The interviewer's change of one requirement, after the high-level design.
+
+    ``changes`` maps assumptions to their new values (text quantities, as the interviewer says them);
+    ``shown`` are the estimates re-run before and after; ``figure`` is the one graded on the changed
+    assumptions (``judge``: its comparator, default ±2 %), in a check section titled ``label`` (name its
+    skill: "storage after the curveball"). ``options``/``correct``/``why`` ask what breaks first; ``plan``
+    is the model answer of what to change (graded by a person).
+    """
+
+    prompt: str
+    changes: Mapping[str, str]
+    shown: Sequence[str]
+    figure: str
+    label: str
+    options: Mapping[str, str]
+    correct: str
+    why: str
+    plan: str
+    judge: object | None = None
 
 
 def header(session_id: str, title: str, level: str, problem: str, how_long: str = "45 minutes") -> list[Cell]:
@@ -230,10 +253,61 @@ def reference_card(card: str, intro: str = "The figures worth knowing by heart, 
     return [md(f"### Reference card\n{intro}"), code(f"cards.{card}()")]
 
 
+def curveball(spec: Curveball, *, sample: Mapping[str, str], scenarios: Mapping[str, Mapping[str, str]],
+              points: float = 2) -> list[Cell]:
+    """The curveball, right after the high-level design: the candidate makes the interviewer's change in code, re-runs their own estimates on
+    it, says what breaks first (autograded) and what to change (written). Graded: ``figure(after_curveball(a))``
+    on the sample and on fresh scenarios shaped like ``scenarios``, against the reference."""
+    change = ", ".join(f"{name}=q({value!r})" for name, value in spec.changes.items())
+    solution = (
+        "def after_curveball(a: Assumptions) -> Assumptions:\n"
+        '    """The assumptions once the interviewer\'s change is made: a copy, with `a.replace(name=new value)`."""\n'
+        f"    {BEGIN}\n    return a.replace({change})\n    {END}"
+    )
+    shown = ", ".join(spec.shown)
+    visible = (f"from course.curveball import curveball\n"
+               f"curveball(SESSION, assumptions, after_curveball, [{shown}])\n"
+               f"public_checks_passed({spec.label!r})")
+    grading = curveball_cases("after_curveball", spec.figure, spec.changes, sample, scenarios,
+                              spec.judge or quantity_judge())
+    return [
+        md(f"""
+            ### The curveball
+            Before you go deeper, the interviewer changes the brief:
+
+            > {textwrap.dedent(spec.prompt).strip()}
+
+            Do not start over. Write `after_curveball(a)`: your assumptions with that change made. The check
+            re-runs your own estimates on both, and shows which figure moves and by how much.
+            """),
+        answer("after_curveball", solution),
+        tests("test_curveball", points, visible, [grading],
+              data={"curveball": {"prompt": textwrap.dedent(spec.prompt).strip(), "changes": dict(spec.changes)}}),
+        *multiple_choice("breaks_first", "**What breaks first?** With the change, which part of your design "
+                         "gives way before the others?", spec.options, spec.correct, spec.why),
+        md("**What would you change in the design, and why?** A few sentences or bullet points, as you would "
+           "say them aloud; then run the next cell to compare with the key points."),
+        written("curveball_plan", 2, spec.plan),
+        code("SESSION.key_points('curveball_plan', curveball_plan)"),
+    ]
+
+
+#: The cells every session's curveball has: the build checks each session for them.
+CURVEBALL_CELLS = ("after_curveball", "test_curveball", "breaks_first", "curveball_plan")
+
+
+def quantity_judge() -> object:
+    """±2 % on a quantity, with the course's diagnosis (the default judge of a curveball figure)."""
+    from course.grading.compare import quantity
+
+    return quantity(0.02)
+
+
 def high_level_design(*, title: str, looks_for: Sequence[str], solution: str, visible: Mapping[str, object],
                       hidden: Mapping[str, object], points: float = 3,
                       sketch: str = "Mobile App [client] -> Load Balancer [lb x2]") -> list[Cell]:
-    """Section 3: the architecture as text, drawn, with structural checks (stricter ones hidden)."""
+    """Section 3: the architecture as text, drawn, with structural checks (stricter ones hidden). The
+    :func:`curveball` follows it in every session (the build refuses a session without one)."""
     bullets = "\n".join(f"- {item}" for item in looks_for)
     return [
         md(

@@ -11,7 +11,7 @@ from course.units import q
 
 from ..cells import Cell
 from ..sections import (
-    Estimate, algorithm, api_design, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
+    Curveball, Estimate, algorithm, api_design, curveball, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
     high_level_design, multiple_choice, reference_card, requirements, schema_design, what_if, wrap_up,
 )
 
@@ -45,6 +45,10 @@ SAMPLE = {
     "memory_per_connection": "10 KB/conn",
     "connections_per_server": "1 M conn/server",
 }
+
+#: What a practice round keeps as it is: devices per user and the replication factor are design choices, not
+#: figures the interviewer varies.
+PRACTICE_KEEP = ("connections_per_online_user", "replication_factor")
 
 #: Other scenarios the hidden tests run the student's functions on.
 HIDDEN = {
@@ -249,6 +253,35 @@ def ordering_cases(rng: random.Random) -> list[Case]:
     return cases
 
 
+
+CURVEBALL = Curveball(
+    prompt="Product wants photos in chats from next quarter. Plan for an average stored message of 100 KB, "
+           "instead of 100 bytes of text.",
+    changes={"message_size": "100 KB/msg"},
+    shown=("messages_per_second", "replicated_storage", "peak_egress_bandwidth", "connection_memory",
+           "chat_servers_needed"),
+    figure="replicated_storage",
+    label="storage after the curveball",
+    options={
+        "A": "The chat servers: every connection now carries photos, so far more servers must hold the sockets.",
+        "B": "The message store: the history grows by the same factor as the message, and so does egress; "
+             "photos belong in object storage behind a CDN, with only a reference in the message.",
+        "C": "The session registry: it has to track which server holds each photo.",
+        "D": "Nothing: the message rate is the same, so the design holds as it is.",
+    },
+    correct="B",
+    why="bytes per message multiply storage and bandwidth, not the message rate or the connection count",
+    plan="""
+    - Keep photos out of the message store: upload them to object storage (S3-like), and put a reference
+      (URL, size, checksum) in the message; the store keeps the 100-byte rows.
+    - Serve media through a CDN with signed URLs, so the chat servers never relay the bytes.
+    - Upload straight from the client to object storage (a pre-signed upload URL), with thumbnails made
+      asynchronously; the message is sent once the upload completes.
+    - Deduplicate forwarded media by content hash, and tier cold media to cheaper storage.
+    - Connections and the message rate do not change, so the chat-server fleet stays as it is.
+    """,
+)
+
 DEEP_DIVE = [
     ("offline_delivery", "How would you deliver messages to users who are offline?",
      """
@@ -352,6 +385,7 @@ def cells() -> list[Cell]:
             visible={"require_kinds": ["client", "lb", "websocket", "db"]},
             hidden={"require_kinds": ["client", "lb", "websocket", "db", "notification"], "no_spof": True},
         ),
+        *curveball(CURVEBALL, sample=SAMPLE, scenarios=HIDDEN),
         *detailed_design_intro(),
         *schema_design(
             heading="The message store",

@@ -15,7 +15,7 @@ from course.schema import parse_schema
 from ..cases import text_cases
 from ..cells import Cell
 from ..sections import (
-    Estimate, algorithm, api_design, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
+    Curveball, Estimate, algorithm, api_design, curveball, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
     high_level_design, multiple_choice, reference_card, requirements, schema_design, what_if, with_checks, wrap_up,
 )
 
@@ -47,6 +47,10 @@ SAMPLE = {
     "redirect_size": "500 B/click",
     "alphabet_size": "62",
 }
+
+#: What a practice round keeps as it is: the code alphabet and the replication factor are design choices, not
+#: figures the interviewer varies.
+PRACTICE_KEEP = ("alphabet_size", "replication_factor")
 
 #: Other scenarios the hidden tests run the student's functions on (code lengths 6 and 9, not 7).
 HIDDEN = {
@@ -529,6 +533,33 @@ def key_ranges_cases(rng: random.Random) -> list[Case]:
     return cases
 
 
+
+CURVEBALL = Curveball(
+    prompt="Legal has a new rule: a short link must keep working for 50 years, not 5. Nothing else changes.",
+    changes={"retention": "18250 day"},
+    shown=("write_qps", "peak_read_qps", "replicated_storage", "cache_size", "urls_created", "short_code_length"),
+    figure="short_code_length",
+    label="key space after the curveball",
+    options={
+        "A": "The cache: it must hold ten times as many links.",
+        "B": "The key space: ten times as many links need their own code, so the code length must be "
+             "recomputed, and it may need another character.",
+        "C": "The write path: links are created ten times faster.",
+        "D": "The redirect servers: they serve ten times more clicks.",
+    },
+    correct="B",
+    why="retention multiplies the links that must coexist (and their storage), not the rates or the cache",
+    plan="""
+    - Recompute the code length for the links alive over 50 years: with 62 characters, 7 give 3.5 T codes,
+      which 50 years of links can outgrow; add a character (8 give 218 T), keeping old codes valid.
+    - Existing 7-character codes keep working: codes of different lengths can coexist in one key space.
+    - Storage grows tenfold: shard the link table by code and move links not clicked for years to cheaper
+      storage, keeping them resolvable.
+    - The rates, the cache (sized by daily clicks) and the redirect tier do not change.
+    """,
+    judge=exact("the smallest whole n with alphabet_size ** n ≥ urls_created, on the changed assumptions: an int"),
+)
+
 DEEP_DIVE = [
     ("hot_urls", "How would you handle a link that suddenly gets millions of clicks?",
      """
@@ -665,6 +696,7 @@ def cells() -> list[Cell]:
                     "read_cache": True, "no_spof": True},
             sketch="Browser [client] -> Load Balancer [lb x2]",
         ),
+        *curveball(CURVEBALL, sample=SAMPLE, scenarios=HIDDEN),
         *detailed_design_intro(),
         *with_checks(
             schema_design(

@@ -19,7 +19,7 @@ from course.schema import assert_schema
 from ..cases import text_cases
 from ..cells import Cell
 from ..sections import (
-    Estimate, algorithm, api_design, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
+    Curveball, Estimate, algorithm, api_design, curveball, deep_dive, detailed_design_intro, estimates, estimation_intro, header,
     high_level_design, multiple_choice, reference_card, requirements, schema_design, what_if, with_checks, wrap_up,
 )
 
@@ -60,6 +60,10 @@ SAMPLE = {
     "stream_rate": "10 MB/min/stream",
     "cdn_server_egress": "400 Gbit/s/server",
 }
+
+#: What a practice round keeps as it is: the replication factor is a design choice, and the bitrate ladder
+#: (with the average stream rate on it) must stay in order.
+PRACTICE_KEEP = ("rate_480p", "rate_720p", "rate_1080p", "rate_4k", "stream_rate", "replication_factor")
 
 #: Other scenarios the hidden tests run the student's functions on.
 HIDDEN = {
@@ -841,6 +845,36 @@ def recommender_cases(rng: random.Random) -> list[Case]:
     return cases
 
 
+
+CURVEBALL = Curveball(
+    prompt="We are streaming a live final. Plan for 30 % of daily users watching at the same moment, "
+           "instead of the usual peak.",
+    changes={"peak_concurrency": "0.3 stream/user"},
+    shown=("replicated_catalog_storage", "average_concurrent_viewers", "peak_concurrent_viewers", "peak_egress",
+           "cdn_servers_needed"),
+    figure="cdn_servers_needed",
+    label="egress after the curveball",
+    options={
+        "A": "The origin storage: a live event needs more copies of the catalog.",
+        "B": "The edge: the peak streams, their egress and the CDN servers needed all grow with the "
+             "audience, and live video cannot be pre-positioned the night before.",
+        "C": "The recommendation service: more viewers ask for more recommendations.",
+        "D": "The title metadata database: everyone opens the same title page.",
+    },
+    correct="B",
+    why="peak concurrency multiplies the simultaneous streams, and with them edge egress and servers",
+    plan="""
+    - Scale the edge for the event: the peak egress and the CDN servers grow with the concurrent audience;
+      add capacity ahead of time, with several CDNs (multi-CDN) for headroom.
+    - Live segments are produced seconds before they are watched: edges fetch each segment once from a
+      mid-tier or origin shield and fan it out (request coalescing), instead of pre-positioning overnight.
+    - Protect the origin: packagers in several regions, short segment durations for low latency, and
+      a cap or lower default on the bitrate ladder if the edge runs short (graceful degradation).
+    - Storage and the catalogue do not change for one live event.
+    """,
+    judge=ceiling(_exact_servers, "server"),
+)
+
 DEEP_DIVE = [
     ("streaming_at_scale", "How do you stream to 10 million concurrent viewers around the world?",
      """
@@ -954,6 +988,7 @@ def cells() -> list[Cell]:
             visible=ARCHITECTURE_VISIBLE,
             cases=[text_cases("architecture", [(edge_paths, {}), (transcoding_pipeline, {})])],
         ),
+        *curveball(CURVEBALL, sample=SAMPLE, scenarios=HIDDEN),
         *detailed_design_intro(),
         *with_checks(
             schema_design(

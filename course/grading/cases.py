@@ -16,7 +16,6 @@ Case kinds (what :mod:`course.grading.channel` evaluates in the kernel):
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,8 @@ class Case:
     hidden: bool = False                       # inputs the student never saw
     scenario: Mapping[str, str] | None = None  # the assumptions behind a figure (for the diagnosis)
     reference: bool = True                     # False: judged on its own (a text answer), no reference run
+    #: The same case on another visible scenario (a practice round's), for cases on the sample scenario.
+    retarget: Callable[[Mapping[str, str]], "Case"] | None = None
 
     def request(self) -> dict:
         """The JSON-able dict the channel evaluates."""
@@ -91,54 +92,17 @@ def as_frame(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> dict:
     return {"$df": {"columns": list(columns), "data": [list(r) for r in rows]}}
 
 
-# -- fresh scenarios ---------------------------------------------------------------------------------
-
-_NICE = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
-
-
-def _nice(x: float) -> float:
-    """``x`` rounded to a 'nice' figure an interviewer would say (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10ⁿ)."""
-    if x <= 0:
-        return x
-    exponent = math.floor(math.log10(x))
-    mantissa = x / 10**exponent
-    best = min(_NICE + (10.0,), key=lambda n: abs(math.log(mantissa / n)))
-    return float(best * 10**exponent)
+# Fresh scenarios are made on the student's side too (practice rounds): one implementation.
+from ..scenarios import fresh_scenario  # noqa: E402  (re-exported)
 
 
-def fresh_scenario(template: Mapping[str, str], rng: random.Random, *, spread: float = 3.0,
-                   keep: Sequence[str] = ()) -> dict[str, str]:
-    """A new scenario shaped like ``template``: every figure scaled by a random factor in [1/spread, spread]
-    and rounded to a figure an interviewer would say.
-
-    Fractions (plain numbers below 1) stay below 1; plain numbers of at least 1 (ratios, factors) stay at
-    least 1; whole numbers stay whole; names in ``keep`` are not changed.
-    """
-    out: dict[str, str] = {}
-    for name, text in template.items():
-        if name in keep:
-            out[name] = text
-            continue
-        number, _, unit = str(text).strip().partition(" ")
-        try:
-            value = float(number.replace("_", "").replace(",", ""))
-        except ValueError:
-            out[name] = text
-            continue
-        scale = math.exp(rng.uniform(-math.log(spread), math.log(spread)))
-        new = _nice(value * scale)  # a count with a prefix word ("100 M user") keeps the word: unit is "M user"
-        if not unit:  # a plain number: a fraction stays below 1, a ratio or factor at least 1
-            new = min(new, 0.9) if value < 1 else max(new, 1.0)
-        if value == int(value) and new >= 1:
-            new = float(max(1, round(new)))
-        shown = f"{int(new)}" if new == int(new) else f"{new:g}"
-        out[name] = f"{shown} {unit}".strip()
-    return out
-
-
-def draw(sources: Sequence[CaseSource], rng: random.Random) -> list[Case]:
-    """Every case of a test cell, drawn from its sources with ``rng``."""
+def draw(sources: Sequence[CaseSource], rng: random.Random, *,
+         practice: Mapping[str, str] | None = None) -> list[Case]:
+    """Every case of a test cell, drawn from its sources with ``rng``; with ``practice`` (a practice round's
+    scenario), the cases on the sample scenario are asked on that one instead."""
     cases: list[Case] = []
     for source in sources:
         cases.extend(source(rng))
+    if practice:
+        cases = [case.retarget(practice) if case.retarget else case for case in cases]
     return cases

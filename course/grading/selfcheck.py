@@ -57,6 +57,7 @@ class Report:
     written_max: float = 0.0
     flags: list[str] = field(default_factory=list)
     feedback: Path | None = None
+    practice_round: int | None = None
 
     @property
     def score(self) -> float:
@@ -72,7 +73,8 @@ class Report:
 
     def text(self) -> str:
         """The per-question report, as printed."""
-        lines = [f"Self-check of {self.notebook} ({self.assignment}), hidden checks included:", ""]
+        what = f"{self.assignment}, practice round {self.practice_round}" if self.practice_round else self.assignment
+        lines = [f"Self-check of {self.notebook} ({what}), hidden checks included:", ""]
         width = max((len(c.name) for c in self.cells), default=10)
         for cell in self.cells:
             mark = "✓" if cell.passed else "✗"
@@ -156,6 +158,7 @@ def selfcheck(notebook: str | Path, *, feedback: str | Path | None = None, root:
     from nbgrader.apps import NbGraderAPI
 
     from ..coursedir import load_course_config
+    from ..practice import round_here, round_scenario
     from ..scores import autograded_cells
     from .scan import scan_notebook
 
@@ -169,7 +172,12 @@ def selfcheck(notebook: str | Path, *, feedback: str | Path | None = None, root:
         course = Path(scratch)
         shutil.copytree(root / "source" / assignment, course / "source" / assignment)
         shutil.copy(root / "nbgrader_config.py", course / "nbgrader_config.py")
-        api = NbGraderAPI(config=load_course_config(course))
+        config = load_course_config(course)
+        number = round_here(assignment, notebook.parent)
+        if number is not None:  # a practice round: its checks are on the round's scenario
+            report.practice_round = number
+            config.VerifiedExecute.practice_scenario = json.dumps(round_scenario(assignment, number))
+        api = NbGraderAPI(config=config)
         _ok(api.generate_assignment(assignment, force=True), "preparing the assignment")
         submitted = course / "submitted" / STUDENT / assignment / f"{assignment}.ipynb"
         submitted.parent.mkdir(parents=True)

@@ -192,6 +192,9 @@ class VerifiedExecute(Execute):
                                  "the repository of this package).").tag(config=True)
     source_directory = Unicode("source", help="Where the source notebooks (with solutions) are.").tag(config=True)
     max_result_bytes = Integer(2_000_000, help="The most a kernel's results may weigh, as JSON.").tag(config=True)
+    practice_scenario = Unicode("", help="A practice round's scenario (JSON of text values): the checks on the "
+                                         "sample scenario are asked on it instead (the self-check of a "
+                                         "practice notebook).").tag(config=True)
 
     def _root(self) -> Path:
         return Path(self.course_root or os.getcwd())
@@ -204,10 +207,11 @@ class VerifiedExecute(Execute):
         self._source_nb = self._root() / self.source_directory / assignment / f"{notebook}.ipynb"
         sources = case_sources(assignment, specs_dir=self.specs_dir, course_root=str(self._root()))
         seed = submission_seed(course_secret(self._root()), assignment, notebook, student, nb)
+        practice = json.loads(self.practice_scenario) if self.practice_scenario else None
         for cell in nb.cells:
             if is_test_cell(cell):
                 grade_id = cell.metadata["nbgrader"]["grade_id"]
-                self._plan[grade_id] = draw(sources.get(grade_id, []), cell_rng(seed, grade_id))
+                self._plan[grade_id] = draw(sources.get(grade_id, []), cell_rng(seed, grade_id), practice=practice)
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):

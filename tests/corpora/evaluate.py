@@ -17,7 +17,6 @@ Options: ``--failures`` lists the tuning corpus's misses (the held-out misses ar
 from __future__ import annotations
 
 import argparse
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,9 +29,11 @@ PARTS = ("tuning", "heldout")
 
 
 def clarifications(session: str) -> tuple[Clarification, ...]:
-    """The session's clarifications, straight from its TOML (paraphrases and your-call examples included)."""
-    data = tomllib.loads((DATA / f"{session}.toml").read_text(encoding="utf-8"))
-    return tuple(Clarification.from_dict(c) for c in data["clarification"])
+    """The session's clarifications as the course loads them: the TOML's answers filled with the sample's
+    figures, paraphrases and your-call examples included."""
+    from course.content import load_session
+
+    return load_session(session).clarifications
 
 
 def corpus(session: str, part: str) -> list[tuple[str, frozenset[str]]]:
