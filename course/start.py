@@ -1,6 +1,7 @@
 """The student's JupyterLab: ``make start`` and ``make lab`` (``python -m course start``).
 
-Copies each released session into ``work/`` once (the student's work there is never overwritten), then
+Copies each released session and the plan notebook (``plan.ipynb``) into ``work/`` once (the student's
+work there is never overwritten), then
 serves ``work/`` with JupyterLab on the loopback interface, with the student's configuration
 (``course/labconfig``: no instructor panels, no news or update checks, Validate runs the self-check).
 With a display and a browser it opens the first session in the browser; without one (a server, a
@@ -28,17 +29,24 @@ from pathlib import Path
 from . import labconfig
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The plan notebook (the three-week plan and the progress plots), beside the sessions in release/ and work/.
+PLAN_NOTEBOOK = "plan.ipynb"
 #: nbgrader's exchange when no configuration names one.
 NBGRADER_DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 STARTUP_TIMEOUT = 120  # seconds; JupyterLab starts in about 5
 
 
 def prepare_workspace(root: Path = ROOT) -> Path:
-    """Copy each released session into ``work/`` once; a student's own work there is never overwritten."""
+    """Copy each released session and the plan notebook into ``work/`` once; a student's own work there
+    is never overwritten."""
     work = root / "work"
     for session in sorted((root / "release").iterdir()):
         if session.is_dir() and not (work / session.name).exists():
             shutil.copytree(session, work / session.name)
+    plan = root / "release" / PLAN_NOTEBOOK
+    if plan.is_file() and not (work / PLAN_NOTEBOOK).exists():
+        work.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(plan, work / PLAN_NOTEBOOK)
     return work
 
 

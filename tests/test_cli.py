@@ -8,7 +8,7 @@ def test_workspace_copies_each_release_once_and_never_overwrites(tmp_path):
     shutil.copytree(cli.ROOT / "release", tmp_path / "release")
     work = start.prepare_workspace(tmp_path)
     notebooks = sorted(work.glob("*/*.ipynb"))
-    assert [p.parent.name for p in notebooks] == sorted(p.name for p in (tmp_path / "release").iterdir())
+    assert [p.parent.name for p in notebooks] == sorted(p.name for p in (tmp_path / "release").iterdir() if p.is_dir())
     notebooks[0].write_text("my work")
     start.prepare_workspace(tmp_path)
     assert notebooks[0].read_text() == "my work"

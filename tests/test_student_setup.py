@@ -170,7 +170,8 @@ def test_headless_start_prints_a_url_that_opens_jupyterlab_on_work(started: Star
     status, page = started.get(f"lab?token={started.token}")
     assert status == 200 and _page_config(page)["serverRoot"].rstrip("/").endswith("work")
     released = sorted(p.name for p in (ROOT / "release").iterdir() if p.is_dir())
-    assert sorted(p.name for p in (started.course / "work").iterdir()) == released
+    assert sorted(p.name for p in (started.course / "work").iterdir() if p.is_dir()) == released
+    assert (started.course / "work" / "plan.ipynb").is_file()  # the three-week plan, next to the sessions
     # the student's earlier work is untouched; the other sessions are fresh copies of the release
     kept = submissions.read(started.course / "work" / SESSION / f"{SESSION}.ipynb")
     assert [c.source for c in kept.cells] == [c.source for c in typed_in().cells]
