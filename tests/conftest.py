@@ -9,3 +9,10 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 from course.pathfix import ensure_scripts_on_path  # noqa: E402
 
 ensure_scripts_on_path()
+
+# Practice attempts recorded by the kernels of the tests go to a folder of this run, never the user's journal
+# (a test that reads the journal sets its own COURSE_JOURNAL_DIR).
+if "COURSE_JOURNAL_DIR" not in os.environ:
+    import tempfile  # noqa: E402
+
+    os.environ["COURSE_JOURNAL_DIR"] = tempfile.mkdtemp(prefix="sdl-test-journal-")

@@ -125,6 +125,7 @@ def _jupyter_env(root: Path) -> dict[str, str]:
         "JUPYTERLAB_SETTINGS_DIR": root / "jupyter" / "lab-settings",
         "JUPYTERLAB_WORKSPACES_DIR": root / "jupyter" / "lab-workspaces",
         "IPYTHONDIR": root / "jupyter" / "ipython",
+        "COURSE_JOURNAL_DIR": root / "journal",  # practice attempts of these kernels stay in the test's folder
     }
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
