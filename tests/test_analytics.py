@@ -43,11 +43,11 @@ def data(course):
 def test_score_distribution(data):
     table = analytics.score_distribution(data).set_index("student")
     assert set(table.index) == set(STUDENTS)
-    assert table.loc["perfect", "percent"] == 100 and table.loc["perfect", "autograded"] == 24
+    assert table.loc["perfect", "percent"] == 100 and table.loc["perfect", "autograded"] == 27
     assert table.loc["untouched", "autograded"] == 0
     assert 0 < table.loc["wrong", "percent"] < 100
     assert table.loc["hardcoded", "autograded"] == table.loc["wrong", "autograded"]  # traffic lost, as for wrong
-    assert (table["written_max"] == 6).all()
+    assert (table["written_max"] == 8).all()
     assert table.drop(index="untouched")["written"].isna().all()  # answers written: a person still has to grade
     assert table.loc["untouched", "written"] == 0  # nothing written: nbgrader scores it 0 itself
     assert table.loc["patch_everything", "flags"] >= 1 and table.loc["perfect", "flags"] == 0

@@ -26,7 +26,7 @@ def test_a_perfect_notebook_passes_with_exit_0_and_a_feedback_page(tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✓ test_traffic" in result.stdout and "✗" not in result.stdout
-    assert "Autograded: 24 / 24. Every check passed." in result.stdout
+    assert "Autograded: 27 / 27. Every check passed." in result.stdout
     page = path.with_name(f"{SESSION}.feedback.html")
     assert page.is_file() and "__sdl_probe" not in page.read_text(encoding="utf-8")
 
@@ -50,7 +50,7 @@ def test_hard_coded_answers_fail_the_hidden_checks_with_exit_1(tmp_path):
 @pytest.mark.e2e
 def test_an_untouched_release_reports_every_question_and_tampering_earns_nothing(tmp_path):
     report = selfcheck(_write(tmp_path, "untouched", f"{SESSION}.ipynb"))
-    assert not report.passed and report.score == 0 and report.max_score == 24
+    assert not report.passed and report.score == 0 and report.max_score == 27
     assert [c.name for c in report.cells][:2] == ["test_assumptions", "test_traffic"]
     assert all(c.reason for c in report.cells)
     assert "`assumptions` is not defined: run the answer cell above" in report.cells[0].reason

@@ -40,7 +40,7 @@ NBGRADER_PANELS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-ass
 
 def _almost_solved(*left: str) -> object:
     """Session 1 with every answer from the solutions but ``left`` (as released) and ``ordering``: the hidden
-    checks score it 21 / 24 (``test_ordering``, 3 points, fails)."""
+    checks score it 24 / 27 (``test_ordering``, 3 points, fails)."""
     release = submissions.read(ROOT / "release" / SESSION / f"{SESSION}.ipynb")
     source = submissions.read(ROOT / "source" / SESSION / f"{SESSION}.ipynb")
     skip = {UNANSWERED, *left}
@@ -49,7 +49,7 @@ def _almost_solved(*left: str) -> object:
 
 def typed_in() -> object:
     """Session 1 solved, but the traffic figures typed in from the sample: the visible checks pass (nbgrader's
-    Validate says "Success! Your notebook passes all the tests"); the hidden ones score it 19 / 24."""
+    Validate says "Success! Your notebook passes all the tests"); the hidden ones score it 22 / 27."""
     release = submissions.read(ROOT / "release" / SESSION / f"{SESSION}.ipynb")
     source = submissions.read(ROOT / "source" / SESSION / f"{SESSION}.ipynb")
     return student(release, source, "hardcoded")
@@ -217,7 +217,7 @@ def test_validate_runs_the_selfcheck_with_the_hidden_checks(started: Started) ->
     assert [f["source"] for f in failed] == ["Check “traffic” (test_traffic): 0 / 3 points",
                                              "Check “bandwidth” (test_bandwidth): 0 / 2 points"]
     assert "messages_per_second on a new scenario" in failed[0]["error"]
-    assert "Autograded: 19 / 24, hidden checks included" in failed[-1]["error"]
+    assert "Autograded: 22 / 27, hidden checks included" in failed[-1]["error"]
     assert notebook.with_name(f"{SESSION}.feedback.html").is_file()
     status, _ = started.get("assignments/validate?path=../outside.ipynb", method="POST")
     assert status == 403
@@ -372,8 +372,8 @@ def test_the_feedback_page_scores_the_autograded_part_and_names_each_check(tmp_p
 
     assert api.generate_feedback(SESSION, "sam", force=True)["success"]
     text = _text(page_path.read_text(encoding="utf-8"))
-    assert "Autograded: 21 / 24" in text  # nbgrader's header said "21.0 / 30.0"
-    assert "Written answers: graded by a person: pending (6 pts)" in text
+    assert "Autograded: 24 / 27" in text  # nbgrader's header said "21.0 / 30.0"
+    assert "Written answers: graded by a person: pending (8 pts)" in text
     assert "ordering test_ordering: 0 / 3" in text and "traffic test_traffic: 3 / 3" in text
     assert "offline delivery offline_delivery: graded by a person: pending (2 pts)" in text
     assert "group chat group_chat: not answered: 0 / 2" in text
@@ -381,16 +381,16 @@ def test_the_feedback_page_scores_the_autograded_part_and_names_each_check(tmp_p
     assert "Check: ordering · Grade cell: test_ordering" in text and "Score: 0.0 / 3.0" in text
     (tmp_path / "first.html").write_text(page_path.read_text(encoding="utf-8"))
 
-    with Gradebook(api.coursedir.db_url, course_id=api.coursedir.course_id) as gb:  # a person grades two answers
-        for name, points in (("offline_delivery", 1.5), ("message_ordering", 2.0)):
+    with Gradebook(api.coursedir.db_url, course_id=api.coursedir.course_id) as gb:  # a person grades three answers
+        for name, points in (("offline_delivery", 1.5), ("message_ordering", 2.0), ("curveball_plan", 1.0)):
             grade = gb.find_grade(name, SESSION, SESSION, "sam")
             grade.manual_score = points
             grade.needs_manual_grade = False
         gb.db.commit()
     assert api.generate_feedback(SESSION, "sam", force=True)["success"]
     text = _text(page_path.read_text(encoding="utf-8"))
-    assert "Autograded: 21 / 24" in text
-    assert "Written answers: graded by a person: 3.5 / 6" in text
+    assert "Autograded: 24 / 27" in text
+    assert "Written answers: graded by a person: 4.5 / 8" in text
     assert "offline delivery offline_delivery: graded by a person: 1.5 / 2" in text
     assert "group chat group_chat: not answered: 0 / 2" in text
     assert "pending" not in text

@@ -83,7 +83,7 @@ def test_the_students_own_jupyterlab_has_no_instructor_panels_and_validate_runs_
             dialog = page.locator(".jp-Dialog")
             expect(dialog.locator("#validation-message")).to_be_visible(timeout=300_000)
             expect(dialog).to_contain_text("Check “traffic” (test_traffic): 0 / 3 points")
-            expect(dialog).to_contain_text("Autograded: 19 / 24, hidden checks included")
+            expect(dialog).to_contain_text("Autograded: 22 / 27, hidden checks included")
             assert "passes all the tests" not in dialog.inner_text()
             page.screenshot(path=str(screenshots / "student-validate-selfcheck.png"))
             assert not offbox, f"requests tried to leave the machine: {sorted(set(offbox))}"
