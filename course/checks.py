@@ -2,7 +2,9 @@
 
 A failing check names what was expected, what was got, and the likely mistake read off the ratio
 (×8 bits vs bytes, ×1000ⁿ a unit prefix, ×1.024ⁿ binary vs decimal, ×60/3600/86400 a time unit, ×0.864
-the 10^5 s/day shortcut, a forgotten peak or replication factor). Nothing is written to stderr.
+the 10^5 s/day shortcut, a forgotten peak or replication factor). Nothing is written to stderr. Each
+diagnosis has a stable ``kind`` code, and a failed check reports its best diagnosis's kinds to the evidence
+(:func:`course.evidence.note_mistake`), which the practice journal counts per attempt.
 
 Tamper resistance: the builtins used to judge an answer are captured when this module is imported
 (before any student code runs), answers are coerced to plain floats and exact types, and a value of an
@@ -65,11 +67,20 @@ def fail(message: str, next_step: str | None = None) -> NoReturn:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """A likely mistake behind a wrong answer: the factor it explains, a sentence, and what to do about it."""
+    """A likely mistake behind a wrong answer: the factor it explains, a sentence, what to do about it, and
+    its ``kind``: a stable code (``"bits_bytes"``, ``"unit_prefix"``, ``"binary_decimal"``, ``"time_unit"``,
+    ``"seconds_per_day"``, ``"seconds_per_month"``, ``"forgotten_peak"``, ``"forgotten_replication"``,
+    ``"forgotten_factor"``, ``"factor_misapplied"``); two mistakes together join theirs with ``+``."""
 
     factor: float
     message: str
     next_step: str = ""
+    kind: str = ""
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of mistake it names: one, or two for two mistakes together."""
+        return tuple(self.kind.split("+")) if self.kind else ()
 
 
 _BITS = "convert bits and bytes with pint (`.to('Mbit/s')`, `.to('MB/s')`) instead of by hand."
@@ -77,26 +88,42 @@ _PREFIX = "let pint convert prefixes (`.to('GB')`, `.to('TB')`) rather than scal
 _TIME_UNIT = "keep the rate per the unit asked: `.to('msg/s')` turns a per-day figure into a per-second one."
 
 
-def _unit_mistakes() -> list[tuple[float, str, str]]:
-    out: list[tuple[float, str, str]] = [(8.0, "bits vs bytes: a byte is 8 bits (networks quote bits, storage bytes)", _BITS)]
+def _unit_mistakes() -> list[tuple[float, str, str, str]]:
+    """``(factor, what went wrong, next step, kind)`` of every unit mistake."""
+    out = [(8.0, "bits vs bytes: a byte is 8 bits (networks quote bits, storage bytes)", _BITS, "bits_bytes")]
     for n, names in ((1, "K↔M"), (2, "K↔G or M↔T"), (3, "K↔T"), (4, "K↔P")):
-        out.append((1000.0**n, f"a unit prefix: off by 1,000^{n} ({names})", _PREFIX))
+        out.append((1000.0**n, f"a unit prefix: off by 1,000^{n} ({names})", _PREFIX, "unit_prefix"))
     for n in (1, 2, 3, 4):
         out.append((1.024**n, f"binary vs decimal units (KiB/MiB/GiB vs KB/MB/GB): off by 1.024^{n}",
-                    "use decimal units (KB, MB, GB): 1 KB = 1,000 B in this course."))
+                    "use decimal units (KB, MB, GB): 1 KB = 1,000 B in this course.", "binary_decimal"))
     out += [
-        (60.0, "a time unit: per minute vs per second (×60)", _TIME_UNIT),
-        (3600.0, "a time unit: per hour vs per second (×3,600)", _TIME_UNIT),
-        (86400.0, "a time unit: per day vs per second (×86,400)", _TIME_UNIT),
-        (24.0, "a time unit: per day vs per hour (×24)", _TIME_UNIT),
-        (1440.0, "a time unit: per day vs per minute (×1,440)", _TIME_UNIT),
+        (60.0, "a time unit: per minute vs per second (×60)", _TIME_UNIT, "time_unit"),
+        (3600.0, "a time unit: per hour vs per second (×3,600)", _TIME_UNIT, "time_unit"),
+        (86400.0, "a time unit: per day vs per second (×86,400)", _TIME_UNIT, "time_unit"),
+        (24.0, "a time unit: per day vs per hour (×24)", _TIME_UNIT, "time_unit"),
+        (1440.0, "a time unit: per day vs per minute (×1,440)", _TIME_UNIT, "time_unit"),
         (1e5 / 86400, "the 10^5 s/day shortcut: a day has 86,400 s (the shortcut makes rates 13.6 % low)",
-         "divide by 86,400 s per day (24 × 3,600), or let pint do it with `.to('msg/s')`."),
+         "divide by 86,400 s per day (24 × 3,600), or let pint do it with `.to('msg/s')`.", "seconds_per_day"),
         (2.592 / 2.5, "the 2.5 M s/month shortcut: a 30-day month has 2.592 M s",
-         "use 30 × 86,400 = 2.592 M seconds per month."),
-        (365.0, "a time unit: per year vs per day (×365)", _TIME_UNIT),
+         "use 30 × 86,400 = 2.592 M seconds per month.", "seconds_per_month"),
+        (365.0, "a time unit: per year vs per day (×365)", _TIME_UNIT, "time_unit"),
     ]
     return out
+
+
+def _forgotten_kind(name: str) -> str:
+    """The kind of forgetting a scenario factor: the peak and the replication factors have their own."""
+    words = name.casefold()
+    if "peak" in words:
+        return "forgotten_peak"
+    return "forgotten_replication" if "replica" in words else "forgotten_factor"
+
+
+def _related(name: str, about: str) -> bool:
+    """Whether a scenario factor's name shares a word stem with a check's name ("replication factor" and
+    "replicated_storage"), to break a tie between factors of equal value."""
+    about = about.casefold()
+    return any(len(word) >= 4 and word[:5] in about for word in name.casefold().split() if word != "factor")
 
 
 _UNIT_MISTAKES = _unit_mistakes()
@@ -107,44 +134,53 @@ def _small(factor: float) -> bool:
     return 0.75 < factor < 1.34
 
 
-def diagnose(ratio: float, factors: Mapping[str, float] | None = None, *, rel: float = TOLERANCE) -> list[Diagnosis]:
+def diagnose(ratio: float, factors: Mapping[str, float] | None = None, *, rel: float = TOLERANCE,
+             about: str = "") -> list[Diagnosis]:
     """Likely mistakes that explain ``got / expected == ratio``, best match first.
 
     ``factors`` names the scenario's own multipliers (``{"peak factor": 3, "replication factor": 3}``):
     a ratio equal to one of them (or its inverse) means it was forgotten or applied twice. When no single
-    mistake explains the ratio, two together may (×8 and a forgotten peak of 3: ×24).
+    mistake explains the ratio, two together may (×8 and a forgotten peak of 3: ×24). ``about`` (the
+    check's name) breaks ties: for ``"replicated_storage"`` a forgotten replication factor of 3 comes before
+    a forgotten peak factor of 3.
     """
     if not (_isfinite(ratio) and ratio > 0):
         return []
-    single: list[tuple[float, str, str]] = []  # (factor, what went wrong, next step), both directions
+    single: list[tuple[float, str, str, str]] = []  # (factor, what went wrong, next step, kind), both directions
     scenario_texts: set[str] = set()
+    related: set[str] = set()
     for name, value in (factors or {}).items():
         value = _float(value)
         if value > 0 and _abs(value - 1.0) > rel:
             step = f"check where the {name} (×{value:g}) belongs: apply it once, where the question asks for it."
-            single.append((value, f"the {name} (×{value:g}) applied where it does not belong, or twice", step))
+            single.append((value, f"the {name} (×{value:g}) applied where it does not belong, or twice", step,
+                           "factor_misapplied"))
             single.append((1.0 / value, f"a forgotten {name} (×{value:g})",
-                           f"multiply by the {name} (×{value:g}) where the question asks for it."))
+                           f"multiply by the {name} (×{value:g}) where the question asks for it.",
+                           _forgotten_kind(name)))
             scenario_texts |= {single[-1][1], single[-2][1]}
-    for factor, text, step in _UNIT_MISTAKES:
-        single.append((factor, text, step))
-        single.append((1.0 / factor, text, step))
-    found: list[tuple[float, Diagnosis]] = []
-    for factor, text, step in single:
+            if about and _related(name, about):
+                related |= {single[-1][1], single[-2][1]}
+    for factor, text, step, kind in _UNIT_MISTAKES:
+        single.append((factor, text, step, kind))
+        single.append((1.0 / factor, text, step, kind))
+    found: list[tuple[float, bool, Diagnosis]] = []  # (miss, not related to the check, diagnosis)
+    for factor, text, step, kind in single:
         miss = _abs(ratio / factor - 1.0)
         if miss <= rel:
-            found.append((miss, Diagnosis(factor, text, step)))
-    for i, (f1, t1, s1) in enumerate(single):
-        for f2, t2, _ in single[i + 1:]:
+            found.append((miss, text not in related, Diagnosis(factor, text, step, kind)))
+    for i, (f1, t1, s1, k1) in enumerate(single):
+        for f2, t2, _, k2 in single[i + 1:]:
             if t1 == t2 or (found and not ({t1, t2} & scenario_texts)) or _small(f1) or _small(f2):
                 continue
             miss = _abs(ratio / (f1 * f2) - 1.0)
             if miss <= rel / 2:  # ranked after every single mistake that fits
-                found.append((1.0 + miss, Diagnosis(f1 * f2, f"two mistakes together: {t1}, and {t2}", s1)))
-    found.sort(key=lambda item: item[0])
+                found.append((1.0 + miss, not {t1, t2} & related,
+                              Diagnosis(f1 * f2, f"two mistakes together: {t1}, and {t2}", s1, f"{k1}+{k2}")))
+    found.sort(key=lambda item: item[:2])
     seen: set[str] = set()
     unique = []
-    for _, d in found:
+    for _, _, d in found:
         if d.message not in seen:
             seen.add(d.message)
             unique.append(d)
@@ -243,9 +279,11 @@ def check(name: str, got: Any, expected: Any, *, rel: float = TOLERANCE,
     if ratio > 0 and _isfinite(ratio):
         how = f"{_times(ratio)} too high" if ratio > 1 else f"{_times(1 / ratio)} too low"
         lines[0] += f", {how}."
-        hints = diagnose(ratio, factors, rel=rel)
+        hints = diagnose(ratio, factors, rel=rel, about=name if _type(name) is str else "")
         if hints:
             lines.append("Likely mistake: " + "; or ".join(d.message for d in hints[:2]) + ".")
+            for kind in hints[0].kinds:
+                _evidence.note_mistake(kind)  # counted per attempt in the practice journal; never raises
             fail("\n".join(lines), hints[0].next_step)
     elif ratio <= 0:
         lines[0] += " (wrong sign or zero)."

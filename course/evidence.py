@@ -15,6 +15,9 @@ session). It notes, as the notebook runs:
   nbgrader's ``YOUR ANSWER HERE`` text is not a try: there was no answer to check;
 - **the deep dive**: the key points each question's *first* revealed answer covers (what was written
   before the model points were shown), and the best answer since;
+- **the mistakes**: each kind a failed ``check`` diagnosed (:attr:`course.checks.Diagnosis.kinds`: bits vs
+  bytes, a unit prefix, a forgotten peak factor...), counted;
+- **the self-rating** chosen in the wrap-up widget, per dimension (it plays no part in the suggestion);
 - **time per phase**: IPython's ``pre_run_cell``/``post_run_cell`` events time every cell. A cell belongs
   to a phase by what it runs (a check cell by its skill; the interviewer, the editor, the key points, the
   wrap-up and the clock cells by the ``course`` call in their source); any other cell (an answer cell,
@@ -25,7 +28,10 @@ session). It notes, as the notebook runs:
 Recording never raises into the student's cell (every hook swallows its own errors and counts them in
 ``Recorder.errors``), does constant work per cell (no scan of the notebook), keeps bounded state, and is
 off under grading (:func:`course.runtime.is_grading`: no hooks, nothing noted). The record lives in the
-kernel: a restart starts a new one (:attr:`Evidence.since` says when).
+kernel: a restart starts a new one (:attr:`Evidence.since` says when). Each record is one *attempt*
+(``Recorder.attempt``, a fresh id); :func:`start` has the practice journal (:mod:`course.journal`) follow
+it, through :func:`listen`: listeners hear of the record after every cell and after every note made
+outside a cell (a widget's click).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -43,7 +50,7 @@ from .runtime import is_grading
 
 __all__ = [
     "SKILLS", "PHASE_OF_SKILL", "IDLE_CAP_MINUTES", "SkillEvidence", "Evidence", "Recorder",
-    "skill_of", "start", "current", "gather", "install", "reset",
+    "skill_of", "start", "current", "gather", "install", "reset", "listen",
 ]
 
 # The interview's phases, as course.timeline.PHASES names them (not imported: it loads pandas).
@@ -92,6 +99,7 @@ _ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*=", re.MULTILINE)
 # Bounds on what a long session keeps.
 _MAX_RUNS = 5000
 _MAX_PENDING = 200
+_MAX_KEYS = 64  # check sections and mistake kinds
 
 
 def skill_of(label: str | None) -> str | None:
@@ -148,6 +156,10 @@ class SkillEvidence:
 class Evidence:
     """A snapshot of what was recorded (see the module docstring for how each figure is gathered).
 
+    ``sections`` holds each check section's tries by its label (``public_checks_passed(label)``; the
+    record's ``skill`` is the section's skill), ``mistakes`` the count of each diagnosed mistake kind,
+    ``self_rating`` the wrap-up's rating per dimension (1 Needs work, 2 Good, 3 Excellent; None until
+    rated; no mapping before the first rating). ``attempt`` is the record's id and ``updated`` when it last changed.
     ``phase_minutes`` holds the phases with measured time (wall-clock minutes of work); ``clock_minutes``
     the interview clock's reading when each phase was first reached, for phases reached while it ran.
     Key points count the first revealed answer of each question (``key_points_best``: the best answer
@@ -170,6 +182,11 @@ class Evidence:
     phase_minutes: Mapping[str, float] = field(default_factory=dict)
     clock_minutes: Mapping[str, float] = field(default_factory=dict)
     cells_run: int = 0
+    sections: Mapping[str, SkillEvidence] = field(default_factory=dict)
+    mistakes: Mapping[str, int] = field(default_factory=dict)
+    self_rating: Mapping[str, int | None] | None = None
+    attempt: str | None = None
+    updated: float | None = None
 
     @property
     def empty(self) -> bool:
@@ -225,8 +242,12 @@ class Recorder:
 
     def __init__(self, session_id: str | None = None, *, now: Callable[[], float] = time.time) -> None:
         self.session_id = session_id
+        self.session: Any = None  # the SessionContent given to start(), when there was one
+        self.attempt = uuid.uuid4().hex
         self._now = now
-        self.since = now()
+        self.since = self.updated = now()
+        self.version = 0  # bumped by every change of the record
+        self.milestones = 0  # bumped by a counted check try and a self-rating
         self.errors = 0
         self._runs: list[_Run] = []
         self._run: _Run | None = None  # the cell running now (None outside IPython)
@@ -237,6 +258,9 @@ class Recorder:
         self._clock: dict[str, float] = {}
         self._first_clock = _next_clock_serial()  # only clocks made for this record count
         self._stubs: set[str] = set()  # answers (variables) whose cell still holds the stub text
+        self._sections: dict[str, _Skill] = {}
+        self._mistakes: dict[str, int] = {}
+        self._rating: dict[str, int | None] | None = None
 
     # -- IPython events ------------------------------------------------------------------------------
 
@@ -269,7 +293,7 @@ class Recorder:
                 if skill is not None:
                     passed = run.section is not None and error is None and all(ok for _, ok, _ in run.checks)
                     if passed or (_is_a_try(error, run.checks) and not self._uses_stub(run.source)):
-                        self._count_try(skill, passed)
+                        self._count_try(skill, passed, label)
                     run.phase = PHASE_OF_SKILL[skill]  # a check cell belongs to its skill's phase, try or not
             if run.phase is None:
                 run.phase = _source_phase(run.source)
@@ -279,6 +303,7 @@ class Recorder:
             self._runs.append(run)
             if len(self._runs) > _MAX_RUNS:
                 del self._runs[: len(self._runs) - _MAX_RUNS]
+            self._touch()
         except Exception:  # noqa: BLE001
             self.errors += 1
 
@@ -323,7 +348,7 @@ class Recorder:
             checks, self._pending = self._pending, []
             skill = skill_of(label) or self._skill_of_checks(checks)
             if skill is not None:
-                self._count_try(skill, all(ok for _, ok, _ in checks))
+                self._count_try(skill, all(ok for _, ok, _ in checks), label)
                 self._note_clock(PHASE_OF_SKILL[skill])
         except Exception:  # noqa: BLE001
             self.errors += 1
@@ -355,7 +380,10 @@ class Recorder:
         try:
             if is_grading():
                 return
-            self._interview(topics).hint_opened = True
+            interview = self._interview(topics)
+            if not interview.hint_opened:
+                interview.hint_opened = True
+                self._touch()
         except Exception:  # noqa: BLE001
             self.errors += 1
 
@@ -366,6 +394,7 @@ class Recorder:
                 return
             interview = self._interview(topics)
             interview.questions += 1
+            self._touch()
             for topic in answered:
                 if isinstance(topic, str) and topic not in interview.found:
                     interview.found.append(topic)
@@ -388,11 +417,43 @@ class Recorder:
                 if answer.first is None:
                     answer.first = covered
                 answer.best = max(answer.best, covered)
+                self._touch()
             self.note_phase(DEEP_DIVE)
         except Exception:  # noqa: BLE001
             self.errors += 1
 
+    def note_mistake(self, kind: str) -> None:
+        """A failed check diagnosed this kind of mistake (``"bits_bytes"``, ``"forgotten_peak"``...)."""
+        try:
+            if is_grading() or not isinstance(kind, str) or not kind:
+                return
+            kind = kind[:40]
+            if kind in self._mistakes or len(self._mistakes) < _MAX_KEYS:
+                self._mistakes[kind] = self._mistakes.get(kind, 0) + 1
+                self._touch()
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+
+    def note_rating(self, ratings: Mapping[str, Any]) -> None:
+        """The wrap-up's self-rating changed: each dimension's rating, 1–3 (None while unrated)."""
+        try:
+            if is_grading():
+                return
+            rating = {str(k)[:40]: (v if type(v) is int and 1 <= v <= 3 else None)
+                      for k, v in list(ratings.items())[:8]}
+            if rating != self._rating:
+                self._rating = rating
+                self._touch(milestone=True)
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+
     # -- helpers -------------------------------------------------------------------------------------
+
+    def _touch(self, *, milestone: bool = False) -> None:
+        """The record changed (listeners compare ``version``; a ``milestone`` is worth writing at once)."""
+        self.version += 1
+        self.milestones += milestone
+        self.updated = self._now()
 
     def _interview(self, topics: Iterable[str]) -> _Interview:
         key = tuple(t for t in topics if isinstance(t, str))
@@ -400,12 +461,16 @@ class Recorder:
             self._interviews[key] = _Interview(len(key))
         return self._interviews[key]
 
-    def _count_try(self, skill: str, passed: bool) -> None:
-        record = self._skills.setdefault(skill, _Skill())
-        record.tries += 1
-        record.passing_now = passed
-        if passed and record.passed_on is None:
-            record.passed_on = record.tries
+    def _count_try(self, skill: str, passed: bool, label: str | None = None) -> None:
+        records = [self._skills.setdefault(skill, _Skill())]
+        if label and (label in self._sections or len(self._sections) < _MAX_KEYS):
+            records.append(self._sections.setdefault(label[:200], _Skill()))
+        for record in records:
+            record.tries += 1
+            record.passing_now = passed
+            if passed and record.passed_on is None:
+                record.passed_on = record.tries
+        self._touch(milestone=True)
 
     @staticmethod
     def _skill_of_checks(checks: list[tuple[str, bool, str]]) -> str | None:
@@ -436,12 +501,14 @@ class Recorder:
         reading = _clock_minutes(self._first_clock)
         if reading is not None:
             self._clock[phase] = reading
+            self._touch()
 
     # -- the snapshot --------------------------------------------------------------------------------
 
     def summary(self, session: Any = None) -> Evidence:
         """What was recorded, as an :class:`Evidence`. With the session (its ``clarifications`` and
-        ``deep_dive``), the totals count every topic and every deep-dive question, asked or not."""
+        ``deep_dive``), the totals count every topic and every deep-dive question, asked or not, and its
+        check sections (``sample["sections"]``) come first, in order, run or not."""
         topics_key, questions = _session_parts(session)
         interview = self._pick_interview(topics_key)
         answers = self._pick_answers(questions)
@@ -466,7 +533,24 @@ class Recorder:
             phase_minutes=MappingProxyType(self._phase_minutes()),
             clock_minutes=MappingProxyType({p: self._clock[p] for p in PHASE_NAMES if p in self._clock}),
             cells_run=len(self._runs),
+            sections=MappingProxyType(self._section_evidence(session)),
+            mistakes=MappingProxyType(dict(self._mistakes)),
+            self_rating=None if self._rating is None else MappingProxyType(dict(self._rating)),
+            attempt=self.attempt,
+            updated=self.updated,
         )
+
+    def _section_evidence(self, session: Any) -> dict[str, SkillEvidence]:
+        sample = getattr(session, "sample", None)
+        listed = sample.get("sections") if isinstance(sample, Mapping) else None
+        skills = {s["label"]: s.get("skill") for s in listed or ()
+                  if isinstance(s, Mapping) and isinstance(s.get("label"), str)}
+        out = {}
+        for label in [*skills, *(label for label in self._sections if label not in skills)]:
+            record = self._sections.get(label, _Skill())
+            skill = skills.get(label) or skill_of(label) or "algorithm"
+            out[label] = SkillEvidence(skill, record.tries, record.passed_on, record.passing_now)
+        return out
 
     def _pick_interview(self, topics_key: tuple[str, ...] | None) -> _Interview | None:
         if topics_key is not None:
@@ -592,6 +676,7 @@ def _session_parts(session: Any) -> tuple[tuple[str, ...] | None, list[tuple[str
 _recorders: dict[str | None, Recorder] = {}
 _active: str | None = None
 _hooked: list[Any] = []  # shells whose events call this module
+_listeners: list[Callable[[Recorder, bool], None]] = []  # told of the record after changes (the journal)
 
 
 def current() -> Recorder:
@@ -622,8 +707,28 @@ def start(session: Any = None, *, now: Callable[[], float] | None = None) -> Non
     if now is not None:
         _recorders[session_id] = Recorder(session_id, now=now)
     recorder = current()
+    if not isinstance(session, (str, type(None))):
+        recorder.session = session
     install()
     recorder.note_phase(INTRO)
+    _follow_journal()
+
+
+def _follow_journal() -> None:
+    try:
+        from . import journal
+
+        journal.follow()
+    except Exception:  # noqa: BLE001 - no journal is better than a broken set-up cell
+        pass
+
+
+def listen(callback: Callable[[Recorder, bool], None]) -> None:
+    """Call ``callback(recorder, after_cell)`` after every cell (``after_cell`` True: what it prints shows
+    under the cell) and after every note made outside a cell (a widget's click, plain Python). Registered
+    once; :func:`reset` forgets it. It must be quick; its errors are counted in ``Recorder.errors``."""
+    if callback not in _listeners:
+        _listeners.append(callback)
 
 
 def gather(session: Any = None) -> Evidence:
@@ -667,6 +772,7 @@ def reset() -> None:
                 pass
     _hooked.clear()
     _recorders.clear()
+    _listeners.clear()
     _active = None
 
 
@@ -677,62 +783,64 @@ def _pre_run_cell(info: Any = None) -> None:
 
 def _post_run_cell(result: Any = None) -> None:
     if _active in _recorders:
-        _recorders[_active].post_run_cell(result)
+        recorder = _recorders[_active]
+        recorder.post_run_cell(result)
+        _notify(recorder, True)
+
+
+def _notify(recorder: Recorder, after_cell: bool) -> None:
+    for listener in _listeners:
+        try:
+            listener(recorder, after_cell)
+        except Exception:  # noqa: BLE001
+            recorder.errors += 1
 
 
 # What course's modules call: never raises, does nothing under grading.
 
-def note_check(name: Any, passed: bool, kind: str = "check") -> None:
+def _note(method: str, *args: Any) -> None:
     try:
-        if not is_grading():
-            current().note_check(name, passed, kind)
+        if is_grading():
+            return
+        recorder = current()
+        getattr(recorder, method)(*args)
+        if recorder._run is None:  # outside any cell (a widget's click, plain Python): no post_run_cell follows
+            _notify(recorder, False)
     except Exception:  # noqa: BLE001
         pass
+
+
+def note_check(name: Any, passed: bool, kind: str = "check") -> None:
+    _note("note_check", name, passed, kind)
 
 
 def note_section(what: Any) -> None:
-    try:
-        if not is_grading():
-            current().note_section(what)
-    except Exception:  # noqa: BLE001
-        pass
+    _note("note_section", what)
 
 
 def note_phase(phase: str) -> None:
-    try:
-        if not is_grading():
-            current().note_phase(phase)
-    except Exception:  # noqa: BLE001
-        pass
+    _note("note_phase", phase)
 
 
 def note_interviewer(topics: Iterable[str]) -> None:
-    try:
-        if not is_grading():
-            current().note_interviewer(topics)
-    except Exception:  # noqa: BLE001
-        pass
+    _note("note_interviewer", topics)
 
 
 def note_hint(topics: Iterable[str]) -> None:
-    try:
-        if not is_grading():
-            current().note_hint(topics)
-    except Exception:  # noqa: BLE001
-        pass
+    _note("note_hint", topics)
 
 
 def note_asked(topics: Iterable[str], answered: Iterable[str]) -> None:
-    try:
-        if not is_grading():
-            current().note_asked(topics, answered)
-    except Exception:  # noqa: BLE001
-        pass
+    _note("note_asked", topics, answered)
 
 
 def note_key_points(points: Iterable[str], revealed: bool, covered: int) -> None:
-    try:
-        if not is_grading():
-            current().note_key_points(points, revealed, covered)
-    except Exception:  # noqa: BLE001
-        pass
+    _note("note_key_points", points, revealed, covered)
+
+
+def note_mistake(kind: str) -> None:
+    _note("note_mistake", kind)
+
+
+def note_rating(ratings: Mapping[str, Any]) -> None:
+    _note("note_rating", ratings)

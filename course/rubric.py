@@ -473,7 +473,7 @@ class RubricWidget(widgets.VBox):
             for d in DIMENSIONS
         ]
         for toggle in self.toggles.values():  # rating is the last step: read the work done up to now
-            toggle.observe(lambda change: self.update_evidence(), "value")
+            toggle.observe(lambda change: self._rated(), "value")
         super().__init__([
             widgets.HBox([widgets.VBox(rows), widgets.VBox([self.summary, self.chart])]),
             self.evidence_view, self.refresh, self.rules,
@@ -488,6 +488,12 @@ class RubricWidget(widgets.VBox):
             self.evidence = _evidence.gather(self._session)
         self._suggest()
         self._update()
+
+    def _rated(self) -> None:
+        """A rating changed: note it for the practice journal (this kernel's own work only), then redraw."""
+        if not self._fixed:
+            _evidence.note_rating({name: toggle.value for name, toggle in self.toggles.items()})
+        self.update_evidence()
 
     def _suggest(self) -> None:
         self.suggestion = None if self.evidence.empty else suggest(self.evidence)

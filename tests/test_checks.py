@@ -2,8 +2,9 @@ import builtins
 
 import pytest
 
+from course import evidence as _evidence
 from course.assumptions import Assumptions, require
-from course.checks import CheckFailed, check, diagnose, expect_equal, expect_raises, public_checks_passed
+from course.checks import CheckFailed, Diagnosis, check, diagnose, expect_equal, expect_raises, public_checks_passed
 from course.errors import CourseInputError
 from course.units import q, u
 
@@ -62,25 +63,51 @@ def test_tolerance_is_two_percent():
 
 
 @pytest.mark.parametrize(
-    "got, expected, mistake",
+    "got, expected, mistake, kind",
     [
-        ("46.3 MB/s", "5.787 MB/s", "bits vs bytes"),
-        ("5.787 GB/s", "5.787 MB/s", "unit prefix"),
-        ("57.87 msg/s", "57870 msg/s", "unit prefix"),
-        ("15 TiB", "15 TB", "binary vs decimal"),
-        ("57870 msg/s", "57870 msg/min", "per minute"),
-        ("50000 msg/s", "57870.37 msg/s", "10^5 s/day"),
-        ("57870.37 msg/s", "173611.1 msg/s", "forgotten peak factor"),
-        ("500 GB", "15 TB", "retention"),
-        ("15 TB", "30 TB", "forgotten replication factor"),
+        ("46.3 MB/s", "5.787 MB/s", "bits vs bytes", "bits_bytes"),
+        ("5.787 GB/s", "5.787 MB/s", "unit prefix", "unit_prefix"),
+        ("57.87 msg/s", "57870 msg/s", "unit prefix", "unit_prefix"),
+        ("15 TiB", "15 TB", "binary vs decimal", "binary_decimal"),
+        ("57870 msg/s", "57870 msg/min", "per minute", "time_unit"),
+        ("50000 msg/s", "57870.37 msg/s", "10^5 s/day", "seconds_per_day"),
+        ("57870.37 msg/s", "173611.1 msg/s", "forgotten peak factor", "forgotten_peak"),
+        ("500 GB", "15 TB", "retention", "forgotten_factor"),
+        ("15 TB", "30 TB", "forgotten replication factor", "forgotten_replication"),
     ],
 )
-def test_failure_names_expected_got_and_likely_mistake(got, expected, mistake):
+def test_failure_names_expected_got_and_likely_mistake(got, expected, mistake, kind, monkeypatch):
+    noted = []
+    monkeypatch.setattr(_evidence, "note_mistake", noted.append)
     with pytest.raises(CheckFailed) as err:
         check("value", q(got), expected, scenario=SAMPLE, quiet=True)
     message = str(err.value)
     assert "expected" in message and "got" in message
     assert mistake in message
+    assert noted == [kind]  # reported to the evidence, for the practice journal
+
+
+def test_each_diagnosis_has_a_stable_kind_and_two_together_have_both():
+    assert [d.kind for d in diagnose(1e5 / 86400)][:1] == ["seconds_per_day"]
+    assert diagnose(2.592 / 2.5)[0].kind == "seconds_per_month"
+    assert diagnose(3, {"peak factor": 3})[0].kinds == ("factor_misapplied",)
+    both = [d for d in diagnose(8 / 3, {"peak factor": 3}) if "two mistakes" in d.message]
+    assert both and set(both[0].kinds) == {"bits_bytes", "forgotten_peak"}
+    assert Diagnosis(8.0, "by hand").kinds == ()
+
+
+def test_equal_factors_are_told_apart_by_the_checks_name(monkeypatch):
+    factors = {"peak factor": 3, "replication factor": 3}
+    assert diagnose(1 / 3, factors, about="replicated_storage")[0].kind == "forgotten_replication"
+    assert diagnose(1 / 3, factors, about="peak_read_qps")[0].kind == "forgotten_peak"
+    noted = []
+    monkeypatch.setattr(_evidence, "note_mistake", noted.append)
+    with pytest.raises(CheckFailed, match="Likely mistake: a forgotten replication factor"):
+        check("replicated_storage", q("15 TB"), "45 TB", factors=factors)
+    assert noted == ["forgotten_replication"]
+    with pytest.raises(CheckFailed):
+        check("egress", q("46.3 MB/s"), "17.36 MB/s", factors=factors)  # ×8 and a forgotten factor: both
+    assert sorted(noted[1:]) in (["bits_bytes", "forgotten_peak"], ["bits_bytes", "forgotten_replication"])
 
 
 def test_bare_number_is_refused_with_a_units_hint():

@@ -15,7 +15,7 @@ from course import evidence
 from course.checks import check, expect_equal, fail, public_checks_passed
 from course.content import load_session
 from course.errors import CourseInputError
-from course.evidence import PHASE_NAMES, SKILLS, Evidence, Recorder, skill_of
+from course.evidence import PHASE_NAMES, SKILLS, Evidence, Recorder, SkillEvidence, skill_of
 from course.interviewer import Interviewer
 from course.keypoints import KeyPoint, key_points
 from course.timeline import PHASES, TimelineWidget
@@ -39,9 +39,10 @@ class FakeClock:
 
 
 @pytest.fixture(autouse=True)
-def live(monkeypatch):
+def live(monkeypatch, tmp_path):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.delenv("COURSE_STATIC_WIDGETS", raising=False)
+    monkeypatch.setenv("COURSE_JOURNAL_DIR", str(tmp_path))  # start() has the practice journal follow
     evidence.reset()
     yield
     evidence.reset()
@@ -301,7 +302,7 @@ def test_key_points_count_the_first_revealed_answer_per_question():
     assert (found.key_points_covered, found.key_points_best, found.key_points_total) == (1, 2, 2)
     with_session = evidence.gather(SESSION)  # with it: every deep-dive question, answered or not
     assert (with_session.key_points_covered, with_session.key_points_total) == (0, 20)
-    assert (with_session.questions_answered, with_session.questions_total) == (0, 3)
+    assert (with_session.questions_answered, with_session.questions_total) == (0, 4)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -413,3 +414,39 @@ def test_a_text_answer_still_at_its_stub_is_no_try_but_one_keeping_the_stub_line
     assert nb.run(api_check).success
     api = evidence.gather().skills["API"]
     assert (api.tries, api.passed_on) == (2, 2)
+
+
+def test_sections_mistakes_and_the_self_rating_are_kept_per_attempt(notebook):
+    nb = notebook
+    first = evidence.current()
+    nb.run("from course.units import q\nfrom course.checks import public_checks_passed\ncheck = SESSION.check")
+    nb.run("check('messages_per_second', q('1 msg/s'))\npublic_checks_passed('traffic')")
+    nb.run("check('concurrent_connections', q('10 M conn'))\npublic_checks_passed('connections')")  # right
+    nb.run("check('replicated_storage', q('15 TB'))\npublic_checks_passed('storage')")  # replicas forgotten
+    nb.run("check('ingress_bandwidth', q('46.3 MB/s'))\npublic_checks_passed('bandwidth')")  # bits for bytes
+    nb.run("check('messages_per_second', q('57870 msg/s'))\npublic_checks_passed('traffic')")
+    evidence.note_rating({"Communication": 2, "Problem Solving": None, "Technical Design": "Good"})
+    found = evidence.gather(SESSION)
+    assert list(found.sections)[: len(SESSION.sample["sections"])] == [s["label"] for s in SESSION.sample["sections"]]
+    assert found.sections["traffic"] == SkillEvidence("traffic", 2, 2, True)
+    assert found.sections["connections"] == SkillEvidence("traffic", 1, 1, True)
+    assert found.sections["the schema"] == SkillEvidence("schema")  # listed by the session, never run
+    assert found.skill("traffic").tries == 3
+    assert dict(found.mistakes) == {"forgotten_replication": 1, "bits_bytes": 1}
+    assert dict(found.self_rating) == {"Communication": 2, "Problem Solving": None, "Technical Design": None}
+    assert found.attempt == first.attempt and len(found.attempt) == 32 and found.updated >= found.since
+    assert first.milestones == 6 and first.version > first.milestones  # 5 tries and a rating; cells too
+    evidence.start(SESSION)  # the set-up cell again: the same attempt
+    assert evidence.current() is first
+    evidence.start("session2_url_shortener")
+    assert evidence.current().attempt != first.attempt and evidence.gather().mistakes == {}
+
+
+def test_listeners_hear_of_every_cell_and_of_notes_made_outside_cells(notebook):
+    heard = []
+    evidence.listen(lambda recorder, after_cell: heard.append((recorder.version, after_cell)))
+    evidence.listen(lambda recorder, after_cell: 1 / 0)  # a broken listener breaks nothing
+    notebook.run("x = 1")
+    evidence.note_asked(TOPICS, TOPICS[:1])  # a widget's click: no cell around it
+    assert [after for _, after in heard] == [True, False] and heard[1][0] > heard[0][0]
+    assert evidence.current().errors == 2

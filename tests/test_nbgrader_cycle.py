@@ -122,10 +122,13 @@ def test_untouched_release_gets_nothing(graded):
 
 
 def test_hardcoded_sample_numbers_fail_the_hidden_tests(graded):
+    """Estimates that return the sample's figures lose every estimation check, and the curveball's too:
+    the grader re-runs them on the changed assumptions of other scenarios."""
     cells = graded["cells"]["hardcoded"]
-    for group in graded["estimation_tests"]:
+    failing = [*graded["estimation_tests"], "test_curveball"]
+    for group in failing:
         assert cells[group][0] == 0, group
-    lost = sum(cells[g][1] for g in graded["estimation_tests"])
+    lost = sum(cells[g][1] for g in failing)
     assert lost > 0
     assert graded["scores"]["hardcoded"] == graded["max"] - lost
 

@@ -296,9 +296,10 @@ def test_suggest_needs_evidence(bad):
 
 
 @pytest.fixture
-def live(monkeypatch):
+def live(monkeypatch, tmp_path):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.delenv("COURSE_STATIC_WIDGETS", raising=False)
+    monkeypatch.setenv("COURSE_JOURNAL_DIR", str(tmp_path))  # start() has the practice journal follow
     ev.reset()
     yield
     ev.reset()
@@ -360,7 +361,8 @@ def test_update_from_my_work_reads_the_evidence_again(live):
     ev.current().note_section("the schema")  # the schema's check cell passes (outside IPython)
     widget.refresh.click()
     assert widget.evidence.skills["schema"].passed_on == 1
-    assert widget.evidence.topics_total == 11 and widget.evidence.key_points_total == 15
+    assert widget.evidence.topics_total == 11
+    assert widget.evidence.key_points_total == sum(len(points) for points in session.deep_dive.values())
     assert "schema" in widget.evidence_view.value and "Evidence suggests" in widget.evidence_view.value
 
 
@@ -387,3 +389,18 @@ def test_under_grading_the_wrap_up_is_the_table_with_the_mapping(monkeypatch):
 def test_radar_chart_comparison_must_be_a_result():
     with pytest.raises(CourseInputError, match="compares"):
         radar_chart(score(rate(3, 3, 3, 3)), compare={"Communication": 3})
+
+
+def test_the_self_rating_is_noted_as_it_changes_but_fixed_evidence_notes_nothing(live):
+    session = load_session("session1_chat")
+    ev.start(session)
+    widget = rubric_widget(session)
+    assert ev.gather(session).self_rating is None
+    widget.toggles["Technical Design"].value = 1
+    assert dict(ev.gather(session).self_rating) == {d.name: (1 if d.name == "Technical Design" else None)
+                                                    for d in DIMENSIONS}
+    widget.toggles["Technical Design"].value = None  # unrated again
+    assert set(ev.gather(session).self_rating.values()) == {None}
+    other = RubricWidget(evidence())  # someone else's evidence: not this kernel's attempt
+    other.toggles["Communication"].value = 3
+    assert ev.gather(session).self_rating["Communication"] is None

@@ -11,9 +11,9 @@ gradebook rows and autograded copy; nothing is duplicated). A torn last line is 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from pathlib import Path
+
+from .. import jsonl
 
 
 def fingerprint(folder: Path) -> str:
@@ -36,35 +36,10 @@ class Journal:
         return cls(Path(autograded_dir) / ".grading" / f"{assignment}.jsonl")
 
     def latest(self) -> dict[str, dict]:
-        """The last complete entry per student."""
-        entries: dict[str, dict] = {}
-        try:
-            lines = self.path.read_text().splitlines()
-        except FileNotFoundError:
-            return entries
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue  # a line torn by a kill: that student is graded again
-            if isinstance(entry, dict) and "student" in entry:
-                entries[entry["student"]] = entry
-        return entries
+        """The last complete entry per student (a line torn by a kill is skipped: that student is graded again)."""
+        entries, _ = jsonl.read(self.path)
+        return {entry["student"]: entry for entry in entries if "student" in entry}
 
     def append(self, entry: dict) -> None:
         """Add one student's entry durably (written, flushed and fsync'ed before returning)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(entry, sort_keys=True) + "\n"
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            if os.fstat(fd).st_size and not self._ends_with_newline(fd):
-                line = "\n" + line  # a torn line before us stays on its own line
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    @staticmethod
-    def _ends_with_newline(fd: int) -> bool:
-        size = os.fstat(fd).st_size
-        return os.pread(fd, 1, size - 1) == b"\n"
+        jsonl.append(self.path, entry, durable=True)
