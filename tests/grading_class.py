@@ -102,8 +102,9 @@ def points_before(cls: dict, gid: str) -> float:
 def grade(course: Path, *args: str, env: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run ``python -m course grade SESSION`` in ``course`` (the real command, as an instructor does)."""
     run_env = {**os.environ, **(env or {})}
-    if not env or "COURSE_DB_URL" not in env:
-        run_env.pop("COURSE_DB_URL", None)
+    for name in ("COURSE_DB_URL", "COURSE_DASK_SCHEDULER"):  # the local engine and SQLite unless the test says
+        if not env or name not in env:
+            run_env.pop(name, None)
     return subprocess.run([sys.executable, "-m", "course", "grade", SESSION, *args], cwd=course, env=run_env,
                           capture_output=True, text=True, timeout=timeout)
 

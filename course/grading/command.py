@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
+
+SCHEDULER_ENV = "COURSE_DASK_SCHEDULER"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--course-dir", default=".", help="the course folder (default: the current one)")
     parser.add_argument("--db-url", default=None,
                         help="gradebook URL (default: what nbgrader_config.py says: COURSE_DB_URL or gradebook.db)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help=f"grade on a Dask cluster: its scheduler, tcp://HOST:PORT or a scheduler file "
+                             f"(default: ${SCHEDULER_ENV}; unset or '': local processes)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,9 +36,13 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("--jobs must be at least 1", file=sys.stderr)
         return 2
+    scheduler = args.scheduler if args.scheduler is not None else os.environ.get(SCHEDULER_ENV, "")
+    if scheduler and args.jobs is not None:
+        print("note: --jobs is ignored with a Dask scheduler: the cluster's workers grade one student each at once",
+              file=sys.stderr)
     try:
         result = grade(args.assignment, course_dir=args.course_dir, jobs=args.jobs, force=args.force,
-                       use_sandbox=not args.no_sandbox, db_url=args.db_url)
+                       use_sandbox=not args.no_sandbox, db_url=args.db_url, scheduler=scheduler or None)
     except GradingError as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2

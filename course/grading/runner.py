@@ -3,33 +3,38 @@
 1. Checks the sandbox (refuses, with the fix, where bubblewrap cannot run, unless ``--no-sandbox``).
 2. Finds every ``submitted/<student>/ASSIGNMENT/`` and skips the students the journal says are graded
    with the same submission and whose scores the gradebook still holds (``--force`` grades all again).
-3. Fans the rest out to ``--jobs`` long-lived worker processes (default: one per core), each grading one
-   student at a time through nbgrader (``course.grading.worker``) into the one gradebook (SQLite with a
-   60 s busy timeout, or PostgreSQL through ``COURSE_DB_URL``), with a progress bar and ETA.
-4. Failures that may not be the student's are tried again, alone (one worker, no neighbours), after the
-   others: a worker process that died (the pool is rebuilt for the rest; the students it was grading are
-   the suspects), a kernel that died, and, where kernels share the CPU (no cpu cgroup), a timeout. Only
-   a second failure alone is the student's: ``failed: grading process died``, ``failed: kernel died``, ...
+3. Fans the rest out to an engine (``course.grading.engines``) that grades each student with
+   ``course.grading.worker`` (nbgrader, loaded once per grading process) into the one gradebook (SQLite
+   with a 60 s busy timeout, or PostgreSQL through ``COURSE_DB_URL``): by default ``--jobs`` long-lived
+   local processes (one per core); with ``--scheduler`` (or ``COURSE_DASK_SCHEDULER``), one task per
+   student on a Dask cluster (``course.grading.dask_engine``: each Dask worker checks its own sandbox).
+   Either way this process records each outcome in the journal the moment it completes, with a progress
+   bar and ETA.
+4. Failures that may not be the student's are tried again, alone (one grading process, no neighbours),
+   after the others: a grading process that died (locally the pool is rebuilt for the rest and the
+   students it was grading are the suspects; on Dask the scheduler hands the task to another worker
+   first), a kernel that died, and, where kernels share the CPU (no cpu cgroup), a timeout. Only a second
+   failure is the student's: ``failed: grading process died``, ``failed: kernel died``, ...
 5. Writes ``autograded/ASSIGNMENT.csv`` atomically from the journal and the gradebook.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import journal as journal_mod
-from . import report, sandbox, worker
+from . import report, sandbox, verify, worker
+from .engines import RETRY_ALONE, RETRY_ALONE_UNISOLATED, Engine, LocalEngine  # noqa: F401 - re-exported
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 # Failures caused by the submission itself: grading it again gives the same result, so a re-run skips them.
@@ -38,10 +43,6 @@ SUBMISSION_FAULTS = ("failed: invalid notebook", "failed: kernel died", "failed:
                      "failed: no notebook submitted", "failed: memory limit", "failed: output limit",
                      "failed: time budget", "failed: process limit", "failed: disk limit",
                      "failed: grading process died")
-# Failures graded once more, alone, before they count: a neighbour (or the machine) may have caused them.
-RETRY_ALONE = ("failed: kernel died",)
-# ... and, where kernels share the CPU (no cpu cgroup), a timeout: a busy neighbour may have caused it.
-RETRY_ALONE_UNISOLATED = ("failed: timed out", "failed: time budget")
 WORKER_DIED = "failed: grading process died"   # its worker died in the pool, then again with it alone
 WORKER_LOST = "failed: grader crashed"         # workers kept dying with nobody to blame: the grader's fault
 MAX_FRUITLESS_BREAKS = 3                       # pool breaks in a row with no student in flight, then give up
@@ -93,28 +94,53 @@ def submitted_students(course_dir: Path, assignment: str, submitted: str = "subm
 
 
 def grade(assignment: str, *, course_dir: str | Path = ".", jobs: int | None = None, force: bool = False,
-          use_sandbox: bool = True, db_url: str | None = None, stream: TextIO | None = None) -> GradeRun:
-    """Grade every submission of ``assignment``; see the module docstring. Returns what was done."""
+          use_sandbox: bool = True, db_url: str | None = None, stream: TextIO | None = None,
+          scheduler: str | Client | None = None) -> GradeRun:
+    """Grade every submission of ``assignment``; see the module docstring. Returns what was done.
+
+    ``scheduler``: a Dask scheduler's address (``tcp://HOST:PORT``), its scheduler file or a connected
+    ``distributed.Client`` (a Dask Gateway cluster's, say), to grade each student as a task on that cluster
+    (``course.grading.dask_engine``; ``jobs`` is then the cluster's to decide); by default, local processes,
+    ``jobs`` of them (one per core).
+    """
     stream = stream or sys.stderr
     course_dir = Path(course_dir).resolve()
     if not (course_dir / "nbgrader_config.py").is_file():
         raise GradingError(f"{course_dir} is not a course folder (no nbgrader_config.py); run from the course root")
     db_url = db_url or configured_db_url(course_dir)
     jobs = max(1, jobs or default_jobs())
-    if use_sandbox:
+    scheduler = scheduler if scheduler != "" else None
+    if use_sandbox and scheduler is None:
         try:
             sandbox.check()
         except sandbox.SandboxUnavailable as exc:
             raise GradingError(str(exc)) from None
         sandbox.prepare()  # before the workers fork, so they share it
-    else:
+    elif not use_sandbox:
         stream.write("WARNING: grading WITHOUT a sandbox (--no-sandbox): student code runs as you, and can read "
                      "source/ (solutions, hidden tests), rewrite the gradebook and read classmates' work.\n")
 
     config = worker.grading_config(course_dir, db_url, sandbox=use_sandbox)
-    if use_sandbox:
-        line, warnings = sandbox.describe_limits(sandbox.SandboxedKernelManager(config=config).limits)
-        stream.write(line + "\n" + "".join(f"WARNING: {w}\n" for w in warnings))
+    if scheduler is not None:
+        from .dask_engine import DaskEngine, gradebook_warning
+
+        engine: Engine = DaskEngine.connect(scheduler, course_dir, db_url, use_sandbox, stream=stream)
+        warning = gradebook_warning(db_url)
+        if warning:
+            stream.write(warning + "\n")
+    else:
+        if use_sandbox:
+            line, warnings = sandbox.describe_limits(sandbox.SandboxedKernelManager(config=config).limits)
+            stream.write(line + "\n" + "".join(f"WARNING: {w}\n" for w in warnings))
+        engine = LocalEngine(course_dir, db_url, use_sandbox, jobs)
+    try:
+        return _grade(assignment, course_dir, db_url, config, force, stream, engine)
+    finally:
+        engine.close()
+
+
+def _grade(assignment: str, course_dir: Path, db_url: str, config, force: bool, stream: TextIO,
+           engine: Engine) -> GradeRun:
     course_id = config.CourseDirectory.course_id
     autograded_dir = course_dir / config.CourseDirectory.get("autograded_directory", "autograded")
     submitted_dir = config.CourseDirectory.get("submitted_directory", "submitted")
@@ -130,13 +156,15 @@ def grade(assignment: str, *, course_dir: str | Path = ".", jobs: int | None = N
     todo = [s for s in students if s not in done]
 
     run = GradeRun(assignment, autograded_dir / f"{assignment}.csv", [], skipped=sorted(done))
-    progress = Progress(len(students), skipped=len(done), jobs=min(jobs, max(1, len(todo))), stream=stream)
+    progress = Progress(len(students), skipped=len(done), jobs=min(engine.jobs, max(1, len(todo))), stream=stream)
     if done:
         stream.write(f"{len(done)} of {len(students)} students already graded (same submission); "
                      "--force grades them again\n")
     if todo:
-        _fan_out(assignment, todo, course_dir, db_url, use_sandbox, min(jobs, len(todo)), journal, fingerprints,
-                 progress, run)
+        # The grading secret is made here, once, before grading processes could race to make it (or, on a
+        # cluster, find the course folder read-only).
+        verify.course_secret(config.VerifiedExecute.get("course_root") or course_dir)
+        _fan_out(engine, assignment, todo, journal, fingerprints, progress, run)
     entries = journal.latest()
     run.outcomes = {student: entries[student] for student in students if student in entries}
     run.rows = _table(students, journal, db_url, course_id, assignment)
@@ -144,12 +172,11 @@ def grade(assignment: str, *, course_dir: str | Path = ".", jobs: int | None = N
     return run
 
 
-def _fan_out(assignment, todo, course_dir, db_url, use_sandbox, jobs, journal, fingerprints, progress, run) -> None:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    context = multiprocessing.get_context("fork")  # workers inherit the loaded nbgrader: no import per worker
-    in_flight = Path(tempfile.mkdtemp(prefix=f"sdl-inflight-{os.getpid()}-"))
+def _fan_out(engine: Engine, assignment: str, todo: list[str], journal: journal_mod.Journal,
+             fingerprints: dict[str, str], progress: Progress, run: GradeRun) -> None:
+    """Grade ``todo`` on ``engine``, recording each outcome as it completes; the same loop for every engine."""
     recorded: set[str] = set()
+    alone: dict[str, str] = {}  # student -> why they are graded again, alone, after the others
 
     def record(student: str, outcome: dict) -> None:
         journal.append({**outcome, "assignment": assignment, "fingerprint": fingerprints[student]})
@@ -157,18 +184,20 @@ def _fan_out(assignment, todo, course_dir, db_url, use_sandbox, jobs, journal, f
         run.graded_now.append(student)
         progress.update(student, outcome["status"])
 
-    def pool(workers: int) -> ProcessPoolExecutor:
-        for marker in in_flight.iterdir():
-            marker.unlink(missing_ok=True)
-        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker.init,
-                                   initargs=(str(course_dir), db_url, use_sandbox, str(in_flight)))
+    def keep(student: str, outcome: dict) -> None:
+        if student in alone:
+            return
+        if outcome["status"] in engine.retry:
+            alone[student] = f"{outcome['status'][len('failed: '):]} beside other students"
+        else:
+            record(student, outcome)
 
-    retry = RETRY_ALONE if use_sandbox and "cpu" in sandbox.cgroup_support() else RETRY_ALONE + RETRY_ALONE_UNISOLATED
-    progress.begin()
-    try:
-        queue, alone, fruitless = list(todo), {}, 0  # alone: student -> why they are graded again
+    engine.note = progress.note
+    with engine:
+        progress.begin()
+        queue, fruitless = list(todo), 0
         while queue:
-            suspects = _pool_round(pool(min(jobs, len(queue))), assignment, queue, in_flight, record, alone, retry)
+            suspects = engine.grade_round(assignment, queue, keep)
             if suspects is None:
                 break
             for student in suspects:
@@ -185,62 +214,12 @@ def _fan_out(assignment, todo, course_dir, db_url, use_sandbox, jobs, journal, f
                 queue = []
         for student, why in alone.items():
             progress.note(f"grading {student} again, alone ({why})")
-            outcome = _grade_alone(pool(1), assignment, student)
+            outcome = engine.grade_alone(assignment, student)
             if outcome is None:
                 outcome = worker.Outcome(student, WORKER_DIED, f"{why}, then its grading process died again with "
                                          "it graded alone").to_json()
             record(student, {**outcome, "graded_alone": why})
-    finally:
-        shutil.rmtree(in_flight, ignore_errors=True)
     progress.finish()
-
-
-def _pool_round(executor: ProcessPoolExecutor, assignment: str, queue: list[str], in_flight: Path,
-                record: Callable[[str, dict], None], alone: dict[str, str], retry: tuple[str, ...]) -> list[str] | None:
-    """Grade ``queue`` on ``executor``: None when all came back, else the students in flight when it broke."""
-    with executor:
-        futures = {executor.submit(worker.grade, assignment, student): student for student in queue}
-        seen: set[str] = set()
-        try:
-            for future in as_completed(futures):
-                student = futures[future]
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    suspects = worker.in_flight(in_flight)
-                    for other, name in futures.items():  # finished before the break: keep them
-                        if name not in seen and name not in suspects and other.done() and not other.cancelled() \
-                                and other.exception() is None:
-                            _keep(name, other.result(), record, alone, retry)
-                    return suspects
-                seen.add(student)
-                _keep(student, outcome, record, alone, retry)
-        except BaseException:  # Ctrl-C: what finished is in the journal; the rest is graded by the next run
-            executor.shutdown(wait=False, cancel_futures=True)
-            raise
-    return None
-
-
-def _keep(student: str, outcome: dict, record: Callable[[str, dict], None], alone: dict[str, str],
-          retry: tuple[str, ...]) -> None:
-    if student in alone:
-        return
-    if outcome["status"] in retry:
-        alone[student] = f"{outcome['status'][len('failed: '):]} beside other students"
-    else:
-        record(student, outcome)
-
-
-def _grade_alone(executor: ProcessPoolExecutor, assignment: str, student: str) -> dict | None:
-    """Grade one student on a pool of one; None if that worker died too."""
-    with executor:
-        try:
-            return executor.submit(worker.grade, assignment, student).result()
-        except BrokenProcessPool:
-            return None
-        except BaseException:
-            executor.shutdown(wait=False, cancel_futures=True)
-            raise
 
 
 def _done(students, entries, fingerprints, db_url, course_id, assignment, autograded_dir) -> set[str]:
