@@ -75,6 +75,11 @@ def moves(before: Mapping[str, Any], after: Mapping[str, Any],
     return sorted(rows, key=lambda row: -abs(math.log(row[3])) if row[3] else 0.0)
 
 
+def _times(ratio: float) -> str:
+    """``×1,667``, ``×3``, ``×0.4``: as a person would read a change out."""
+    return f"×{ratio:,.0f}" if ratio >= 100 else f"×{ratio:.3g}"
+
+
 def _shown(value: Outcome) -> str:
     return f"<i>{html.escape(value)}</i>" if isinstance(value, str) else html.escape(fmt(value))
 
@@ -82,7 +87,7 @@ def _shown(value: Outcome) -> str:
 def _table(rows: list[tuple[str, Outcome, Outcome, float | None]]) -> str:
     body = []
     for name, was, now, ratio in rows:
-        change = "—" if ratio is None else ("unchanged" if abs(ratio - 1) < 1e-9 else f"×{ratio:.3g}")
+        change = "—" if ratio is None else ("unchanged" if abs(ratio - 1) < 1e-9 else _times(ratio))
         body.append(f"<tr><td><code>{html.escape(name)}</code></td><td>{_shown(was)}</td><td>{_shown(now)}</td>"
                     f"<td><b>{change}</b></td></tr>")
     return ("<table><tr><th>your estimate</th><th>before</th><th>after the change</th><th>change</th></tr>"
@@ -95,7 +100,7 @@ def _summary(rows: list[tuple[str, Outcome, Outcome, float | None]]) -> str:
     if not moved:
         return "None of these estimates moved: is the change made, and do the functions read it?"
     name, ratio = moved[0]
-    text = f"Moves most: <code>{html.escape(name)}</code>, ×{ratio:.3g}."
+    text = f"Moves most: <code>{html.escape(name)}</code>, {_times(ratio)}."
     if still:
         text += " Unchanged: " + ", ".join(f"<code>{html.escape(n)}</code>" for n in still) + "."
     return text
