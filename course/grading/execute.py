@@ -17,7 +17,12 @@ before that exists) and stays in nbgrader's Autograde pipeline, between the sani
   budget"). The sandbox's caps (``course.grading.sandbox``) are reported by name: "memory limit"
   (a ``MemoryError``, or a kill by the memory cgroup), "process limit" (a fork refused by the cap: the
   kernel is stopped there), "disk limit" (a full home or ``/tmp``).
-- **Where the time goes**: kernel start, cells, kernel shutdown, recorded per notebook.
+- **Warm kernels.** In the sandbox, the kernel comes from ``course.grading.pool``: started, with the source
+  notebook's imports done, while the previous student ran, if it was made from the same recipe (else a
+  cold one, as before); the next student's kernel is launched as soon as this one answers. Each kernel
+  serves one notebook. ``warm_kernels`` (or ``COURSE_WARM_KERNELS=0``) turns it off.
+- **Where the time goes**: kernel start (for a warm kernel: taking it), cells, kernel shutdown, recorded per
+  notebook, with the kernel's pid, whether it was warm, and its CPU time (where a cgroup counts it).
 
 The failures and the timings go to ``RECORDS[resources["nbgrader"]["course_grading"]]``, a dict the
 converter (``course.grading.worker``) registers (nbconvert deep-copies ``resources`` between
@@ -29,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import math
+import os
 import time
 
 import zmq
@@ -40,6 +46,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, default
 from zmq.utils.monitor import parse_monitor_message
+
+from . import pool
 
 if importlib.util.find_spec(f"{__package__}.verify") is not None:
     from .verify import VerifiedExecute as _Base
@@ -136,6 +144,9 @@ class GradingExecute(_Base):
                                               "kernel is stopped (status 'failed: output limit').").tag(config=True)
     time_budget = Integer(TIME_BUDGET, help="Seconds one notebook may run in all (0: no budget); past it the "
                                             "rest is not run (status 'failed: time budget').").tag(config=True)
+    warm_kernels = Bool(True, help="Start each student's sandboxed kernel, and its set-up imports, while the "
+                                   "previous student runs (course.grading.pool); the COURSE_WARM_KERNELS "
+                                   "environment variable (0/1) overrides it.").tag(config=True)
 
     @default("shutdown_kernel")
     def _default_shutdown_kernel(self) -> str:
@@ -151,6 +162,7 @@ class GradingExecute(_Base):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._timings, self._kernel = {}, {"pool": "off"}
         if self.sandbox:
             from .sandbox import SandboxedKernelManager
 
@@ -164,11 +176,52 @@ class GradingExecute(_Base):
         finally:
             self._timings[key] = self._timings.get(key, 0.0) + time.perf_counter() - start
 
-    def create_kernel_manager(self):
-        km = super().create_kernel_manager()
+    def _new_kernel_manager(self):
+        """A kernel manager as nbclient makes one (not started), with the client's message cap."""
+        if not self.kernel_name:
+            name = self.nb.metadata.get("kernelspec", {}).get("name")
+            if name is not None:
+                self.kernel_name = name
+        kwargs = {"kernel_name": self.kernel_name} if self.kernel_name else {}
+        km = self.kernel_manager_class(config=self.config, **kwargs)
         km.client_class = f"{__name__}.CappedKernelClient"
         km.max_message_size = self.output_limit + MESSAGE_SLACK
         return km
+
+    def create_kernel_manager(self):
+        self.km = self._km_ref = self._new_kernel_manager()
+        self._warm_next = None
+        if self.sandbox and pool.enabled(self.warm_kernels):
+            self._timed("kernel_start", self._take_warm_kernel)
+        return self.km
+
+    def _take_warm_kernel(self) -> None:
+        """Use the warm kernel started for this recipe (if any); the next student's is launched once this
+        one answers (``_launch_next``): a sandbox that cannot start is not started twice."""
+        fresh = self.km
+        args = list(self.extra_arguments)
+        if getattr(fresh, "ipykernel", False) and self.ipython_hist_file and \
+                not any(arg.startswith("--HistoryManager.hist_file") for arg in args):
+            args.append(f"--HistoryManager.hist_file={self.ipython_hist_file}")  # as nbclient's start adds it
+        cwd = (self.resources or {}).get("metadata", {}).get("path") or None
+        modules = pool.setup_imports(getattr(self, "_source_nb", None))
+        key = pool.recipe(fresh, working_name=fresh.working_name(cwd), extra_arguments=args, modules=modules)
+        warm = pool.get_pool()
+        taken = warm.take(key)
+        self._kernel["pool"] = taken.outcome
+        self._timings["warm_wait"] = taken.waited
+        if taken.km is not None:
+            self.km = self._km_ref = taken.km
+        self._warm_next = (key, cwd or os.getcwd(), args, modules)
+
+    def _launch_next(self) -> None:
+        if not getattr(self, "_warm_next", None):
+            return
+        key, cwd, args, modules = self._warm_next
+        self._warm_next = None
+        start = time.perf_counter()
+        pool.get_pool().launch(key, self._new_kernel_manager, cwd=cwd, extra_arguments=args, modules=modules)
+        self._timings["warm_launch"] = time.perf_counter() - start
 
     def start_new_kernel(self, **kwargs):
         self._km_ref = self.km  # nbclient drops self.km when a start fails; its log is still wanted
@@ -176,7 +229,10 @@ class GradingExecute(_Base):
 
     def start_new_kernel_client(self):
         kc = self._timed("kernel_start", super().start_new_kernel_client)
+        self._kernel["pid"] = getattr(self.km, "sandbox_pid", None) or getattr(
+            getattr(getattr(self.km, "provisioner", None), "process", None), "pid", None)
         self._monitor(kc)
+        self._launch_next()
         return kc
 
     def _monitor(self, kc) -> None:
@@ -268,6 +324,8 @@ class GradingExecute(_Base):
             discard = getattr(km, "discard_sandbox", None)
             if callable(discard):
                 discard()
+            if getattr(km, "cpu_seconds", None) is not None:
+                self._kernel["cpu"] = round(km.cpu_seconds, 3)  # its whole life: start, warm-up, cells
 
     # -- limits --------------------------------------------------------------------------------------
     def process_message(self, msg, cell, cell_index):
@@ -334,7 +392,7 @@ class GradingExecute(_Base):
         self._timings, self._running, self._ran, self._km_ref = {}, None, -1, None
         self._output_size, self._limit, self._dropped, self._monitors = 0, None, False, []
         self._deadline, self._budget_cut, self._soft, self._final_events = None, set(), {}, {}
-        self._in_cell = False
+        self._in_cell, self._kernel = False, {"pool": "off"}
         record = RECORDS.get((resources or {}).get("nbgrader", {}).get("course_grading", ""))
         try:
             nb, resources = super().preprocess(nb, resources, km)
@@ -365,6 +423,7 @@ class GradingExecute(_Base):
             if record is not None:
                 for key, value in self._timings.items():
                     record.setdefault("timings", {})[key] = record.get("timings", {}).get(key, 0.0) + value
+                record.setdefault("kernels", []).append(dict(self._kernel))
                 self._record_soft_limits(nb, record)
 
     def _reason(self, exc: BaseException, started: bool) -> str:

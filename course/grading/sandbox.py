@@ -30,7 +30,8 @@ in it (``bwrap_argv`` spells them out):
 - each kernel gets its own cgroups where the machine lets the grader make them (cgroup v1 ``pids``,
   ``memory``, ``cpu`` controllers, or delegated v2 ones): ``pids.max`` (the process cap), a memory cap
   for the whole sandbox (tmpfs pages included) and one core of CPU, so a fork bomb or a busy loop cannot
-  starve the kernels graded beside it. **As root the process cap needs the cgroup**: Linux never applies
+  starve the kernels graded beside it (v1 ``cpuacct``, or v2 ``cpu.stat``, counts its CPU time: the
+  journal's ``kernel.cpu``). **As root the process cap needs the cgroup**: Linux never applies
   ``RLIMIT_NPROC`` to uid 0, and a root grader's sandbox is uid 0 (mapped) in its namespace. Set before
   bwrap, the rlimit would instead count every process of the grader's user. :func:`describe_limits`
   says which caps hold here; the grading command prints a warning for any that does not.
@@ -321,7 +322,7 @@ def _matplotlib_fontlists() -> list[Path]:
 
 # -- cgroups ----------------------------------------------------------------------------------------
 
-CONTROLLERS = ("pids", "memory", "cpu")
+CONTROLLERS = ("pids", "memory", "cpu", "cpuacct")  # cpuacct (cgroup v1): counts the kernel's CPU, caps nothing
 
 
 def _own_cgroups() -> tuple[dict[str, tuple[int, Path]], list[str]]:
@@ -453,6 +454,33 @@ class KernelCgroups:
             except OSError:
                 pass
         self._fds = []
+
+    def set_background(self, background: bool) -> bool:
+        """The smallest CPU weight (the kernel then runs only on CPU nothing else wants), or the default back.
+
+        For a warm kernel waiting for its student (``course.grading.pool``). False where no cpu cgroup.
+        """
+        folder = self.dirs.get("cpu")
+        if folder is None:
+            return False
+        name, value = (("cpu.shares", "2" if background else "1024") if self.versions.get("cpu", 1) == 1
+                       else ("cpu.weight", "1" if background else "100"))
+        try:
+            (folder / name).write_text(value)
+        except OSError:
+            return False
+        return True
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by everything in these cgroups (None where no cgroup counts it)."""
+        try:
+            if "cpuacct" in self.dirs:
+                return int((self.dirs["cpuacct"] / "cpuacct.usage").read_text()) / 1e9
+            if "cpu" in self.dirs and self.versions.get("cpu") == 2:
+                return _counter(self.dirs["cpu"] / "cpu.stat", "usage_usec") / 1e6
+        except (OSError, ValueError):
+            pass
+        return None
 
     def events(self) -> dict[str, int]:
         """How often each cap was hit: ``{"processes": forks refused, "oom_kills": processes killed}``."""
@@ -613,6 +641,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     _sandbox_pid: int | None = None
     _cgroups: KernelCgroups | None = None
     _last_log: str = ""
+    cpu_seconds: float | None = None  # the whole sandbox's CPU time, known once it is discarded (where counted)
+    background: bool = False          # launched with the smallest CPU weight (see set_background)
 
     @property
     def limits(self) -> Limits:
@@ -640,13 +670,30 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.ip = f"{IPC_DIR}/{secrets.token_hex(6)}"  # the path inside; see _async_launch_kernel
         return await super()._async_pre_start_kernel(**kw)
 
+    @staticmethod
+    def working_name(cwd: str | Path | None) -> str:
+        """The kernel's working folder's name for the ``cwd`` it is started with: only the name is used.
+
+        nbgrader passes ``autograded/<student>/<assignment>``; the kernel gets ``/home/student/<assignment>``, a
+        fresh tmpfs with the released files only, whoever the student is (so ``course.grading.pool`` can
+        start it before the student is known).
+        """
+        return Path(cwd or os.getcwd()).resolve().name
+
+    @property
+    def sandbox_pid(self) -> int | None:
+        """The pid (in the grader's namespace) of the sandbox's first process, once launched."""
+        return self._sandbox_pid
+
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         assert self._sandbox_dir is not None
-        folder = Path(kw.pop("cwd", None) or os.getcwd()).resolve()  # nbgrader's autograded/<student>/<assignment>
-        released = released_files(Path(self.released_root) / folder.name) if self.released_root else {}
+        name = self.working_name(kw.pop("cwd", None))  # nbgrader's autograded/<student>/<assignment>: its name
+        released = released_files(Path(self.released_root) / name) if self.released_root else {}
         self._cgroups = KernelCgroups.create(self.limits)
+        if self.background:
+            self._cgroups.set_background(True)
         info_read, info_write = os.pipe()
-        argv = bwrap_argv(kernel_cmd, runtime=self._sandbox_dir / "run", assignment=folder.name, released=released,
+        argv = bwrap_argv(kernel_cmd, runtime=self._sandbox_dir / "run", assignment=name, released=released,
                           read_only=self.read_only, env=kw.get("env"), limits=self.limits, info_fd=info_write,
                           bwrap=self.bwrap)
         kw["pass_fds"] = (*kw.get("pass_fds", ()), info_write)
@@ -668,6 +715,12 @@ class SandboxedKernelManager(AsyncKernelManager):
             # The sockets live in the sandbox's own /run/jupyter; the grader reaches them through its root.
             self._sandbox_pid = pid
             self.ip = f"/proc/{pid}/root{inner_ip}"
+
+    def set_background(self, background: bool) -> None:
+        """Run this kernel only on otherwise idle CPU (a warm kernel waiting), or at the usual weight again."""
+        self.background = background
+        if self._cgroups is not None:
+            self._cgroups.set_background(background)
 
     def limit_events(self) -> dict[str, int | bool]:
         """Which caps this kernel hit so far: cgroup counters, and whether its home or /tmp is full."""
@@ -705,6 +758,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def discard_sandbox(self) -> None:
         """Remove the kernel's cgroups and private folder (kept: the tail of its log). Also for a dead kernel."""
         if self._cgroups is not None:
+            used = self._cgroups.cpu_seconds()
+            self.cpu_seconds = used if used is not None else self.cpu_seconds
             self._cgroups.remove()
         if self._sandbox_dir is not None:
             self._last_log = self.kernel_log_tail(lines=20)

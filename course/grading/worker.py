@@ -5,7 +5,10 @@ A worker is long-lived: nbgrader, nbconvert and the course config are loaded onc
 nbgrader's own ``Autograde`` converter (sanitize, execute, ``SaveAutoGrades`` into the shared
 gradebook) and ``GenerateFeedback``, exactly as ``NbGraderAPI.autograde`` runs them. The only
 nbgrader piece swapped is the ``Execute`` preprocessor, or the course's subclass of it
-(``course.grading.execute``).
+(``course.grading.execute``). The feedback converter is made once per process and reused (as
+``nbgrader generate_feedback`` reuses it across a class). Each student's kernel was started, sandboxed,
+and its imports done while the previous student ran (``course.grading.pool``; ``COURSE_WARM_KERNELS=0``
+turns that off): the process keeps one warm kernel, destroyed when it exits.
 
 While it grades a student, a worker keeps a marker ``<in-flight folder>/<pid>`` naming them: when a
 worker dies, the runner knows whom it was grading.
@@ -27,11 +30,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
-from nbgrader.converters import Autograde
+from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.converters.base import NbGraderException
 from nbgrader.nbgraderformat import SchemaTooNewError, SchemaTooOldError
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import capture_log, temp_attrs
+from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from ..coursedir import load_course_config
@@ -53,6 +57,7 @@ class Outcome:
     timings: dict = field(default_factory=dict)
     worker: int = 0                  # the grading process (its pid), to see the work spread over cores
     peak_rss_mb: int = 0             # the grading process's peak memory so far (MiB)
+    kernel: dict = field(default_factory=dict)  # the grading kernel: its pid, and "pool": "warm" or why cold
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -78,6 +83,48 @@ class GradingAutograde(Autograde):
                 {"phase": "sanitize" if self._sanitizing else "autograde", "type": type(exc).__name__,
                  "reason": _converter_reason(exc, self._sanitizing), "error": f"{type(exc).__name__}: {exc}"})
             raise
+
+
+class ReusedFeedback(GenerateFeedback):
+    """nbgrader's ``GenerateFeedback``, keeping its HTML exporter (templates compiled once) from student to
+    student, as ``nbgrader generate_feedback`` does for a whole class in one run (about 0.17 s less per student)."""
+
+    _built = False
+
+    def start(self) -> None:
+        from nbconvert.writers import FilesWriter
+
+        self.init_notebooks()
+        # A new writer each time, as BaseConverter.start makes: it creates its folder only when its
+        # build_directory changes, so a reused one would not re-create the folder nbgrader just removed
+        # when the same student's feedback is written twice in a row (a student graded again, alone).
+        self.writer = FilesWriter(parent=self, config=self.config)
+        if not self._built:  # the exporter (its compiled templates) is what is kept
+            self.exporter = self.exporter_class(parent=self, config=self.config)
+            for preprocessor in self.preprocessors:
+                self.exporter.register_preprocessor(preprocessor)
+            self._built = True
+        here = os.getcwd()
+        os.chdir(self.coursedir.root)
+        try:
+            self.convert_notebooks()
+        finally:
+            os.chdir(here)
+
+
+def generate_feedback(assignment: str, student: str) -> dict:
+    """``NbGraderAPI.generate_feedback(assignment, student, force=True)``, with this process's one converter."""
+    api: NbGraderAPI = _state["api"]
+    with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
+        app = _state.get("feedback")
+        if app is None:
+            app = ReusedFeedback(coursedir=api.coursedir, parent=api)
+            config = Config()
+            config.HTMLExporter.template_name = "feedback"  # as the API sets it
+            app.update_config(config)
+            _state["feedback"] = app
+        app.force = True
+        return capture_log(app)
 
 
 def _converter_reason(exc: Exception, sanitizing: bool) -> str:
@@ -130,6 +177,7 @@ def init(course_dir: str, db_url: str, sandbox: bool, in_flight: str = "") -> No
     log.propagate = False
     log.setLevel(logging.INFO)
     _count_database_time()
+    _state.pop("feedback", None)
     _state.update(api=api, course_dir=Path(course_dir), in_flight=Path(in_flight) if in_flight else None)
 
 
@@ -202,7 +250,7 @@ def _grade(assignment: str, student: str) -> dict:
     api: NbGraderAPI = _state["api"]
     coursedir = api.coursedir
     record: dict = {}
-    db_before, start = _db_seconds[0], time.perf_counter()
+    db_before, start, cpu = _db_seconds[0], time.perf_counter(), time.process_time()
     began = start
     submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
     # nbgrader reads the submission where it lies and copies its files with shutil (links followed): grade a
@@ -230,7 +278,7 @@ def _grade(assignment: str, student: str) -> dict:
     autograded = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
     if autograded.is_dir():
         start = time.perf_counter()
-        feedback = api.generate_feedback(assignment, student, force=True)
+        feedback = generate_feedback(assignment, student)
         feedback_seconds = time.perf_counter() - start
         if not feedback.get("success"):
             status = status if status != "graded" else "failed: feedback not generated"
@@ -241,8 +289,10 @@ def _grade(assignment: str, student: str) -> dict:
     flags = "; ".join(filter(None, ["; ".join(copy_flags), "; ".join(record.get("hygiene", [])),
                                      collect_flags(coursedir.root, assignment, student), scan_flags(submitted)]))
     timings["total"] = time.perf_counter() - began
+    timings["cpu"] = time.process_time() - cpu  # this grading process's own CPU (not the kernel's)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
-    return Outcome(student, status, detail, flags, timings, os.getpid(), peak).to_json()
+    kernel = (record.get("kernels") or [{}])[-1]
+    return Outcome(student, status, detail, flags, timings, os.getpid(), peak, kernel).to_json()
 
 
 def collect_flags(course_root: str, assignment: str, student: str) -> str:
