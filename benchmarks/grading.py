@@ -90,6 +90,22 @@ def scores_of(course: Path, session: str) -> dict[str, float | None]:
             for s, v in assignment_scores(url, "sysdesign-lab", session).items()}
 
 
+def run_bare(nb, folder: Path, **client_options) -> tuple[float, float]:
+    """Seconds of (kernel start, every code cell as written) for ``nb`` run in ``folder`` with plain nbclient."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(folder)}}, **client_options)
+    t0 = time.perf_counter()
+    with client.setup_kernel(stderr=subprocess.DEVNULL):  # its start-up notes are not wanted here
+        t1 = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                client.execute_cell(cell, index)
+        t2 = time.perf_counter()
+    return t1 - t0, t2 - t1
+
+
 def bare_cost(course: Path, session: str, students: list[str], sandboxed: bool, samples: int) -> tuple[float, float]:
     """Median (kernel start, cells) of running submissions' autograded notebooks with plain nbclient.
 
@@ -97,7 +113,6 @@ def bare_cost(course: Path, session: str, students: list[str], sandboxed: bool, 
     or of the grader's verification around them: the cost of just running the notebook.
     """
     import nbformat
-    from nbclient import NotebookClient
 
     from course.grading.sandbox import SandboxedKernelManager
 
@@ -110,17 +125,9 @@ def bare_cost(course: Path, session: str, students: list[str], sandboxed: bool, 
             if cell.cell_type == "code":
                 cell.outputs = []
         kwargs = {"kernel_manager_class": SandboxedKernelManager} if sandboxed else {}
-        client = NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}},
-                                **kwargs)
-        t0 = time.perf_counter()
-        with client.setup_kernel():
-            t1 = time.perf_counter()
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type == "code":
-                    client.execute_cell(cell, index)
-            t2 = time.perf_counter()
-        starts.append(t1 - t0)
-        cells.append(t2 - t1)
+        start, run = run_bare(nb, folder, **kwargs)
+        starts.append(start)
+        cells.append(run)
     os.environ.pop("NBGRADER_EXECUTION", None)
     return statistics.median(starts), statistics.median(cells)
 
@@ -131,7 +138,6 @@ def bare_serial(course: Path, session: str, students: list[str]) -> dict[str, fl
     Timed: kernel start (until the client is ready) plus every code cell, as written, nothing else.
     """
     import nbformat
-    from nbclient import NotebookClient
 
     import resource
 
@@ -144,17 +150,9 @@ def bare_serial(course: Path, session: str, students: list[str]) -> dict[str, fl
         for student in students:
             folder = course / "submitted" / student / session
             nb = nbformat.read(folder / f"{session}.ipynb", as_version=4)
-            client = NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
-                                    shutdown_kernel="immediate", resources={"metadata": {"path": str(folder)}})
-            t0 = time.perf_counter()
-            with client.setup_kernel(stderr=subprocess.DEVNULL):  # its start-up notes are not wanted here
-                t1 = time.perf_counter()
-                for index, cell in enumerate(nb.cells):
-                    if cell.cell_type == "code":
-                        client.execute_cell(cell, index)
-                t2 = time.perf_counter()
-            starts.append(t1 - t0)
-            cells.append(t2 - t1)
+            start, run = run_bare(nb, folder, shutdown_kernel="immediate")
+            starts.append(start)
+            cells.append(run)
     finally:
         os.environ.pop("NBGRADER_EXECUTION", None)
     LOADS.append(f"{before:.1f}->{os.getloadavg()[0]:.1f}")

@@ -131,7 +131,7 @@ def load_session(session_id: str, scenario: Mapping[str, str] | None = None) -> 
     practice_round = round_here(session_id) if scenario is None else None
     label = "sample"
     if practice_round is not None:  # a practice round's folder: its own figures (course.practice)
-        scenario = round_scenario(session_id, practice_round)
+        scenario = round_scenario(session_id, practice_round, sample)  # the sample data just read
         sample = {**sample, "assumptions": scenario}
         label = f"practice round {practice_round}"
     figures = sample.get("assumptions", {}) if scenario is None else scenario

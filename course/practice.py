@@ -54,16 +54,18 @@ def round_here(session_id: str, folder: str | Path | None = None) -> int | None:
     return number
 
 
-def round_scenario(session_id: str, number: int) -> dict[str, str]:
-    """The scenario of practice round ``number`` of a session (from its sample, keeping what the session keeps)."""
+def round_scenario(session_id: str, number: int, sample: dict | None = None) -> dict[str, str]:
+    """The scenario of practice round ``number`` of a session, from its sample data (``sample``, read from
+    ``course/data/<id>.sample.json`` when not given), keeping what the session keeps."""
     __tracebackhide__ = True
     from .content import DATA
     from .scenarios import practice_scenario
 
-    try:
-        sample = json.loads((DATA / f"{session_id}.sample.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise CourseInputError(f"no sample scenario for session {session_id!r}") from None
+    if sample is None:
+        try:
+            sample = json.loads((DATA / f"{session_id}.sample.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise CourseInputError(f"no sample scenario for session {session_id!r}") from None
     return practice_scenario(session_id, number, sample["assumptions"], keep=sample.get("practice_keep", ()))
 
 

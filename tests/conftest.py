@@ -16,3 +16,23 @@ if "COURSE_JOURNAL_DIR" not in os.environ:
     import tempfile  # noqa: E402
 
     os.environ["COURSE_JOURNAL_DIR"] = tempfile.mkdtemp(prefix="sdl-test-journal-")
+
+
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shell():
+    """A real IPython shell (not the global singleton): cells run through it fire pre/post_run_cell."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    main = sys.modules.get("__main__")
+    config = Config()
+    config.HistoryManager.enabled = False
+    ip = InteractiveShell(config=config)
+    sys.modules["__main__"] = main
+    yield ip
+    sys.modules["__main__"] = main

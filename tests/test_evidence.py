@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 from course import evidence
 from course.checks import check, expect_equal, fail, public_checks_passed
@@ -46,18 +44,6 @@ def live(monkeypatch, tmp_path):
     evidence.reset()
     yield
     evidence.reset()
-
-
-@pytest.fixture(scope="module")
-def shell():
-    """A real IPython shell (not the global singleton): cells run through it fire pre/post_run_cell."""
-    main = sys.modules.get("__main__")
-    config = Config()
-    config.HistoryManager.enabled = False
-    ip = InteractiveShell(config=config)
-    sys.modules["__main__"] = main
-    yield ip
-    sys.modules["__main__"] = main
 
 
 class Notebook:

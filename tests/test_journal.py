@@ -17,9 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from nbclient import NotebookClient
-from traitlets.config import Config
 
 from course import evidence, journal, jsonl, submissions
 from course.checks import diagnose
@@ -55,18 +53,6 @@ def live(monkeypatch, tmp_path):
     evidence.reset()
     yield tmp_path / "journal" / "journal.jsonl"
     evidence.reset()
-
-
-@pytest.fixture(scope="module")
-def shell():
-    """A real IPython shell (not the global singleton): its cells fire pre/post_run_cell."""
-    main = sys.modules.get("__main__")
-    config = Config()
-    config.HistoryManager.enabled = False
-    ip = InteractiveShell(config=config)
-    sys.modules["__main__"] = main
-    yield ip
-    sys.modules["__main__"] = main
 
 
 def run(shell, code: str):
