@@ -13,9 +13,12 @@ ensure_scripts_on_path()
 # Practice attempts recorded by the kernels of the tests go to a folder of this run, never the user's journal
 # (a test that reads the journal sets its own COURSE_JOURNAL_DIR).
 if "COURSE_JOURNAL_DIR" not in os.environ:
+    import atexit  # noqa: E402
+    import shutil  # noqa: E402
     import tempfile  # noqa: E402
 
-    os.environ["COURSE_JOURNAL_DIR"] = tempfile.mkdtemp(prefix="sdl-test-journal-")
+    os.environ["COURSE_JOURNAL_DIR"] = _journal_dir = tempfile.mkdtemp(prefix="sdl-test-journal-")
+    atexit.register(shutil.rmtree, _journal_dir, True)  # the process that made it (xdist's controller) removes it
 
 
 import sys  # noqa: E402

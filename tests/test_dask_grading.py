@@ -6,6 +6,9 @@ kernel dies, one who kills the grading process every time (``worker.CRASH_HOOK``
 sleeps: while a worker grades that one, the test SIGKILLs the worker. The same class graded by local
 processes is the reference: every student gets the same score and status, student by student; the
 killed worker's student is graded again on another worker, the repeat killer is the student's failure.
+
+Then the command itself is SIGKILLed while a worker grades a long sleeper, and a run is started at once: the
+orphaned grading (a running Dask task cannot be interrupted) and the new one never overlap.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +39,7 @@ DASK = Path(sys.executable).parent / "dask"
 KILLER = "killer"    # takes its grading process down each time it is graded
 SLEEPER = "sleeper"  # sleeps in a cell: the test kills the worker grading it
 SLEEP = 5            # seconds
+LONG_SLEEP = 12      # seconds: the sleeper whose command is killed while it is graded
 
 
 def _start(argv: list[str], log: Path, env: dict, cwd: Path) -> subprocess.Popen:
@@ -88,14 +93,19 @@ def cluster(tmp_path_factory):
             _stop(proc)
 
 
-def _grade_killing_a_worker(client, course: Path, address: str) -> tuple[subprocess.CompletedProcess, dict]:
-    """Run the command on the cluster; SIGKILL the worker process while it grades ``SLEEPER`` (once)."""
+def _executing(client) -> dict[str, list[str]]:
+    """The keys of the tasks each worker is executing (once its grader is loaded), by worker address."""
     def executing(dask_worker) -> list[str]:  # a local function is pickled by value: workers cannot import tests/
         engine = sys.modules.get("course.grading.dask_engine")
         if engine is None or engine._loaded is None:
             return []  # nbgrader not loaded yet in this worker process: it is not grading anyone
         return [str(ts.key) for ts in dask_worker.state.tasks.values() if ts.state == "executing"]
 
+    return client.run(executing, on_error="ignore")
+
+
+def _grade_killing_a_worker(client, course: Path, address: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run the command on the cluster; SIGKILL the worker process while it grades ``SLEEPER`` (once)."""
     env = {k: v for k, v in os.environ.items() if k != "COURSE_DB_URL"}
     out, err = course.parent / "dask-run.out", course.parent / "dask-run.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
@@ -110,7 +120,7 @@ def _grade_killing_a_worker(client, course: Path, address: str) -> tuple[subproc
             if killed:
                 continue
             try:
-                running = client.run(executing, on_error="ignore")
+                running = _executing(client)
                 holder = next((a for a, keys in running.items() if any(f"-{SLEEPER}-" in k for k in keys)), None)
                 if holder is None:
                     seen.clear()
@@ -153,7 +163,7 @@ def graded(cluster, tmp_path_factory):
     leftovers = processes_mentioning(str(course))
     journal_before = journal(course)
     rerun = runner.grade(SESSION, course_dir=course, scheduler=cluster["address"], stream=io.StringIO())
-    return {"dir": course, "students": sorted(students), "run": run, "killed": killed, "elapsed": elapsed,
+    return {"dir": course, "cls": cls, "perfect_nb": perfect, "students": sorted(students), "run": run, "killed": killed, "elapsed": elapsed,
             "rows": read_csv(course), "local": read_csv(local), "local_run": local_run, "leftovers": leftovers,
             "journal": journal_before, "rerun": rerun, "logs": cluster["logs"]}
 
@@ -226,6 +236,79 @@ def test_a_rerun_grades_nobody_again(graded):
     rerun = graded["rerun"]
     assert rerun.graded_now == [] and rerun.skipped == graded["students"]
     assert journal(graded["dir"]) == graded["journal"]
+
+
+# --- the command killed mid-run, and started again at once ----------------------------------------------------
+
+_LOG_LINE = re.compile(r"sdl grading (began|ended) (\S+)/(\S+) at ([\d.]+) \(task (\S+)\)")
+
+
+def _gradings(logs: Path, student: str, since: float) -> list[tuple[float, float]]:
+    """(began, ended) of each grading of ``student`` the workers logged since ``since``, in order."""
+    times: dict[str, dict[str, float]] = {}
+    for log in logs.glob("worker*.log"):
+        for kind, _, who, at, task in _LOG_LINE.findall(log.read_text(errors="replace")):
+            if who == student and float(at) >= since:
+                times.setdefault(task, {})[kind] = float(at)
+    return sorted((t.get("began", float("nan")), t.get("ended", float("nan"))) for t in times.values())
+
+
+@pytest.fixture(scope="module")
+def stopped(cluster, graded, tmp_path_factory):
+    """The command SIGKILLed while a worker grades a long sleeper (its lock held), then a run started at once."""
+    client, address = cluster["client"], cluster["address"]
+    course = copy_class(graded["dir"], tmp_path_factory.mktemp("stopped-class") / "course", ["perfect", "partial"])
+    submit(course, SLEEPER, append_to_answer(graded["perfect_nb"], autograded_answer_ids(graded["cls"])[0],
+                                             f"import time\ntime.sleep({LONG_SLEEP})"))
+    lock = dask_engine.student_lock_name(str(course), SESSION, SLEEPER)
+
+    def held(dask_scheduler, name):  # pickled by value, run on the scheduler
+        return len(dask_scheduler.extensions["semaphores"].leases.get(name, {}))
+
+    since = time.time()
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_DB_URL", "COURSE_DASK_SCHEDULER")}
+    with open(course.parent / "killed-run.log", "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "course", "grade", SESSION, "--scheduler", address],
+                                cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT)
+    orphan = None
+    deadline = time.monotonic() + 600
+    try:
+        while proc.poll() is None and time.monotonic() < deadline and orphan is None:
+            time.sleep(0.1)
+            if client.run_on_scheduler(held, name=lock):  # the sleeper's grading has begun on a worker
+                orphan = next((a for a, keys in _executing(client).items() if any(f"-{SLEEPER}-" in k for k in keys)),
+                              None)
+    finally:
+        proc.kill()  # SIGKILL: no clean-up in the command, its client simply vanishes
+        proc.wait()
+    stream = io.StringIO()
+    rerun = runner.grade(SESSION, course_dir=course, scheduler=address, stream=stream)
+    return {"dir": course, "orphan": orphan, "rerun": rerun, "stream": stream.getvalue(), "journal": journal(course),
+            "rows": read_csv(course), "gradings": _gradings(cluster["logs"], SLEEPER, since),
+            "leftovers": processes_mentioning(str(course)), "killed_log": (course.parent / "killed-run.log").read_text()}
+
+
+@pytest.mark.e2e
+def test_a_run_started_while_a_killed_runs_grading_goes_on_never_overlaps_it(stopped, graded):
+    assert stopped["orphan"], "the killed run never held the sleeper's lock: " + stopped["killed_log"]
+    gradings = stopped["gradings"]
+    assert len(gradings) == 2, gradings  # the orphan, finished unseen, and the new run's
+    (began_1, ended_1), (began_2, ended_2) = gradings
+    assert began_1 < ended_1 <= began_2 < ended_2, gradings
+    entry = next(e for e in stopped["journal"] if e["student"] == SLEEPER)
+    if entry["dask_worker"] != stopped["orphan"]:  # on another worker, the new grading waited for the lock
+        assert entry["waited_for_earlier"] > 0
+        assert f"{SLEEPER}: waited" in stopped["stream"] and "earlier run's grading" in stopped["stream"]
+
+
+@pytest.mark.e2e
+def test_after_a_killed_run_each_student_is_graded_once_with_the_right_score(stopped, graded):
+    students = ["partial", "perfect", SLEEPER]
+    assert sorted(e["student"] for e in stopped["journal"]) == students
+    rows = stopped["rows"]
+    assert {s: rows[s]["score"] for s in students} == {s: graded["local"][s]["score"] for s in students}
+    assert rows[SLEEPER]["status"] == "graded" and rows[SLEEPER]["score"] == rows[SLEEPER]["max_score"]
+    assert stopped["leftovers"] == []
 
 
 # --- without a cluster --------------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ Verification (every mark): ``cases`` (what to ask: declarative cases the session
 cells) → ``channel`` (the narrow channel into the kernel) → ``reference`` (the reference solution, run
 here) → ``compare`` (judged here) → ``verify`` (nbgrader's Execute, test cells judged that way).
 
-Grading a class (``python -m course grade``): ``runner`` (find submissions, fan out, progress, the CSV),
-``worker`` (one student through nbgrader's Autograde and GenerateFeedback in a long-lived process),
+Grading a class (``python -m course grade``): ``runner`` (find submissions, the journal, progress, retries,
+the CSV) hands students to an engine (``engines``: local processes on every core; ``dask_engine``: one Dask
+task per student on a cluster), whose ``worker`` grades one student through nbgrader's Autograde and
+GenerateFeedback in a long-lived process, with ``pool`` starting the next sandboxed kernel meanwhile;
 ``execute`` (verification, sandboxed and limited, salvaging what ran when a kernel dies or hangs),
 ``sandbox`` (the bubblewrap kernel), ``journal`` (which students are done, for safe re-runs), ``report``
 (``autograded/ASSIGNMENT.csv``), ``progress``, ``command`` (the CLI). Also: ``hygiene`` (what a submission

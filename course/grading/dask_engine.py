@@ -20,26 +20,38 @@ the task): a submission whose grading began twice and never came back (it took t
 graded a third time but recorded as ``failed: grading process died``. Should the scheduler give up first
 (``KilledWorker``, when ``distributed.scheduler.allowed-failures`` is below 2; Dask's default is 3), the
 student is graded again alone, as the local engine does with a student whose process died.
+
+**A command stopped mid-run** (Ctrl-C, SIGKILL, its machine gone): the scheduler drops the tasks still
+queued, but a task already running on a worker cannot be interrupted and finishes unseen. So that a run
+started at once never grades a student while an earlier grading of them is still writing, each grading
+holds a cluster-wide lock named after the course folder, the assignment and the student (a Dask ``Lock``,
+whose lease the scheduler ends if its worker dies): the new grading waits for the old one, then grades,
+and its outcome says how long it waited (``waited_for_earlier``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from distributed import Client, KilledWorker, Variable, as_completed, get_worker
+from distributed import Client, KilledWorker, Lock, Variable, as_completed, get_worker
 
 if TYPE_CHECKING:
     from .engines import Keep
 
 # The grader's modules (nbgrader: seconds of imports) are imported inside the functions: a worker unpickles
 # this module's functions on its event loop, which must not stall; the imports then run in a task's thread.
+
+# Under "distributed", so that the worker's log (Dask's logging set-up) shows which student it grades, and when.
+log = logging.getLogger("distributed.worker.sdl_grading")
 
 #: A student's grading may begin this many times, each on a worker that died under it, before it is theirs.
 DEATHS = 2
@@ -74,12 +86,19 @@ def _began(name: str, here: str) -> list[str]:
     return earlier
 
 
+def student_lock_name(course_dir: str, assignment: str, student: str) -> str:
+    """The cluster-wide lock held while one student of one course's assignment is graded."""
+    course = hashlib.sha256(str(Path(course_dir).resolve()).encode()).hexdigest()[:16]
+    return f"sdl-grading-{course}-{assignment}-{student}"
+
+
 def grade_task(course_dir: str, db_url: str, use_sandbox: bool, assignment: str, student: str, name: str,
                deaths: int = DEATHS) -> dict:
     """The Dask task: grade one student on this worker (``worker.grade``); an ``Outcome`` dict.
 
-    Adds ``dask_worker`` (this worker's address) and, when earlier attempts died, ``workers_lost``.
-    Once ``deaths`` attempts died, the student is not graded again: ``failed: grading process died``.
+    Adds ``dask_worker`` (this worker's address), ``workers_lost`` when earlier attempts died, and
+    ``waited_for_earlier`` (seconds) when an earlier grading of the student, by a run that was stopped, was
+    still running. Once ``deaths`` attempts died, the student is not graded again: ``failed: grading process died``.
     """
     from . import sandbox, worker
     from .runner import WORKER_DIED
@@ -96,8 +115,21 @@ def grade_task(course_dir: str, db_url: str, use_sandbox: bool, assignment: str,
             _load(course_dir, db_url, use_sandbox)
         except sandbox.SandboxUnavailable as exc:
             raise RuntimeError(f"Dask worker {here} ({socket.gethostname()}) cannot grade: {exc}") from None
-        outcome = worker.grade(assignment, student)
-    return {**outcome, "dask_worker": here, **({"workers_lost": lost} if lost else {})}
+        extra: dict = {"dask_worker": here, **({"workers_lost": lost} if lost else {})}
+        lock = Lock(student_lock_name(course_dir, assignment, student))
+        if not lock.acquire(blocking=False):  # an earlier run's grading of this student is still running
+            since = time.monotonic()
+            lock.acquire()
+            extra["waited_for_earlier"] = round(time.monotonic() - since, 1)
+        log.info("sdl grading began %s/%s at %.3f (task %s)", assignment, student, time.time(), name)
+        status = "failed: grader error"
+        try:
+            outcome = worker.grade(assignment, student)
+            status = outcome["status"]
+        finally:
+            log.info("sdl grading ended %s/%s at %.3f (task %s): %s", assignment, student, time.time(), name, status)
+            lock.release()
+    return {**outcome, **extra}
 
 
 def _secret_digest(course_dir: str | Path) -> str:
@@ -275,6 +307,9 @@ class DaskEngine:
                 if outcome is None:
                     suspects.append(student)
                     continue
+                if outcome.get("waited_for_earlier") is not None:
+                    self.note(f"{student}: waited {outcome['waited_for_earlier']:.0f} s for an earlier run's grading "
+                              "of this student, still running on the cluster, to finish")
                 if outcome.get("workers_lost") and outcome["status"] != WORKER_DIED:
                     self.note(f"{student}: the Dask worker grading it was lost ({', '.join(outcome['workers_lost'])}); "
                               f"graded again on {outcome['dask_worker']}")

@@ -275,7 +275,7 @@ def _ensure_assignment(course_dir: Path, db_url: str, config, assignment: str) -
     source = course_dir / config.CourseDirectory.get("source_directory", "source") / assignment
     if not source.is_dir():
         raise GradingError(f"no assignment {assignment!r}: {source} does not exist")
-    scratch = Path(tempfile.mkdtemp(prefix="sdl-register-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"sdl-register-{os.getpid()}-"))
     try:
         config.CourseDirectory.release_directory = str(scratch)
         result = NbGraderAPI(config=config).generate_assignment(assignment, force=True)

@@ -254,18 +254,22 @@ def check(bwrap: str = "bwrap") -> str:
     return found
 
 
+#: The temporary folders a grading process names ``sdl-<kind>-<pid>-*``, removed once that pid is gone.
+STALE_KINDS = ("kernel", "inflight", "submission", "register")
+
+
 def prepare() -> None:
     """One-off set-up before grading starts (and before worker processes fork).
 
     Builds the font cache template, finds the cgroups kernels can get, and removes what a grader that was
-    killed left behind: ``sdl-kernel-<pid>-*`` and ``sdl-inflight-<pid>-*`` folders in the temporary
-    folder, and kernel cgroups, for pids no longer running.
+    killed left behind: ``sdl-kernel-<pid>-*``, ``sdl-inflight-<pid>-*``, ``sdl-submission-<pid>-*`` and
+    ``sdl-register-<pid>-*`` folders in the temporary folder, and kernel cgroups, for pids no longer running.
     """
     _matplotlib_template()
     _grading_stub()
     support = cgroup_support()
     tmp = Path(tempfile.gettempdir())
-    stale = [*tmp.glob("sdl-kernel-*-*"), *tmp.glob("sdl-inflight-*-*"),
+    stale = [*(p for kind in STALE_KINDS for p in tmp.glob(f"sdl-{kind}-*-*")),
              *(p for _, parent in support.values() for p in parent.glob("sdl-kernel-*-*"))]
     for folder in stale:
         pid = folder.name.split("-")[2]

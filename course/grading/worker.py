@@ -255,7 +255,7 @@ def _grade(assignment: str, student: str) -> dict:
     submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
     # nbgrader reads the submission where it lies and copies its files with shutil (links followed): grade a
     # copy of its regular files instead, so a link to source/ or /dev/zero is refused, never read.
-    staging = Path(tempfile.mkdtemp(prefix="sdl-submission-"))
+    staging = Path(tempfile.mkdtemp(prefix=f"sdl-submission-{os.getpid()}-"))
     try:
         copy_flags = safe_copy_tree(submitted, staging / student / assignment, max_bytes=SUBMISSION_MAX_BYTES,
                                     max_files=SUBMISSION_MAX_FILES)
