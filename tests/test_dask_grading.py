@@ -311,6 +311,40 @@ def test_after_a_killed_run_each_student_is_graded_once_with_the_right_score(sto
     assert stopped["leftovers"] == []
 
 
+def test_the_lock_serialises_gradings_of_one_student_and_not_of_two(monkeypatch):
+    """In-process workers: two gradings of one student never overlap (the second waits); two students do."""
+    import contextlib
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    intervals: dict[str, list[tuple[float, float]]] = {}
+    guard = threading.Lock()
+
+    def fake_grade(assignment: str, student: str) -> dict:
+        began = time.monotonic()
+        time.sleep(1.0)
+        with guard:
+            intervals.setdefault(student, []).append((began, time.monotonic()))
+        return {"student": student, "status": "graded"}
+
+    monkeypatch.setattr(dask_engine, "_load", lambda *args: None)
+    monkeypatch.setattr(dask_engine, "_LOCK", contextlib.nullcontext())  # in one process: only the cluster lock
+    monkeypatch.setattr(worker, "grade", fake_grade)
+    with LocalCluster(n_workers=3, threads_per_worker=1, processes=False, dashboard_address=None) as local, \
+            Client(local, set_as_default=False) as client:
+        futures = [client.submit(dask_engine.grade_task, "/srv/course", "sqlite://", False, SESSION, student,
+                                 f"sdl-grade-{student}-{i}", key=f"sdl-grade-{student}-{i}", pure=False)
+                   for i, student in enumerate(["ana", "ana", "bo"])]
+        outcomes = client.gather(futures)
+    (a1, a2), (b,) = sorted(intervals["ana"]), intervals["bo"]
+    assert a1[1] <= a2[0], intervals  # one student: one grading after the other
+    assert b[0] < max(a1[1], a2[1]) and min(a1[0], a2[0]) < b[1], intervals  # another student: alongside
+    waited = [o.get("waited_for_earlier") for o in outcomes if o["student"] == "ana"]
+    assert waited.count(None) == 1 and max(w for w in waited if w is not None) >= 0.5, outcomes  # ~1 s
+    assert "waited_for_earlier" not in outcomes[2]
+
+
 # --- without a cluster --------------------------------------------------------------------------------------
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
