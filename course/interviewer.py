@@ -44,7 +44,9 @@ The reply (a :class:`Reply`) follows from the best score and its lead over the n
 - otherwise ``unclear`` ("could you be more specific?"): a wrong figure is worse than a second question.
 
 A question that asks two things ("how many users, and how many messages each?") is also tried in parts,
-split at "and", "?" and ";": when the parts are answered with different topics, both answers are given.
+split at "and", "?" and ";": when the parts are answered with different topics, both answers are given. A
+short part that leans on a pronoun ("… and how long should *it* be?") is not read on its own when the
+whole question has an answer: "it" is what the rest of the question is about.
 
 The thresholds were set on tests/corpora/tuning_*.tsv; tests/corpora/heldout_*.tsv, written before the
 matcher, measure it (``python -m tests.corpora.evaluate`` prints the table).
@@ -556,6 +558,14 @@ def _classify(question: str, index: _Index) -> Reply:
     return Reply("unclear", UNCLEAR_REPLY, score=best, margin=margin, candidates=candidates)
 
 
+_ANAPHOR = re.compile(r"\b(?:it|its|they|them|their|that|this|those|these|one)\b", re.IGNORECASE)
+
+
+def _leans_on_the_rest(part: str, index: "_Index") -> bool:
+    """A part of one content word about a pronoun ("how long should it be"): it means nothing on its own."""
+    return bool(_ANAPHOR.search(part)) and len(index.content_words(part)) <= 1
+
+
 def ask(question: str, clarifications: Sequence[Clarification]) -> Reply:
     """What the interviewer makes of ``question``: a :class:`Reply` (truthy when it answers a topic).
 
@@ -570,6 +580,8 @@ def ask(question: str, clarifications: Sequence[Clarification]) -> Reply:
     index = _index(tuple(clarifications))
     whole = _classify(question, index)
     parts = [p for p in _PARTS.split(question) if default_process(p)]
+    if whole.kind == "answer":  # "… and how long should it be?": a part about "it" belongs to the whole's topic
+        parts = [p for p in parts if not _leans_on_the_rest(p, index)]
     if len(parts) > 1:
         replies = [_classify(p, index) for p in parts]
         answered = [r for r in replies if r.kind == "answer"]

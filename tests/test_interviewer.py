@@ -204,6 +204,19 @@ def test_two_questions_in_one_get_both_answers():
     assert "100 million" in reply.text and "50 messages" in reply.text
 
 
+@pytest.mark.parametrize("session, question, topics", [
+    ("session2_url_shortener", "what characters can appear in the short code and how long should it be",
+     ("Short code format",)),                     # "it" is the code: not the links' retention
+    ("session3_netflix", "how many titles are in the catalog and how long is each one?", ("Catalog",)),
+    ("session1_chat", "can people send images, and how big can they be?", ("Message types",)),
+    # a pronoun with a topic of its own is still a second question
+    ("session2_url_shortener", "how many links are created per day and how long do we keep them?",
+     ("New links", "Retention")),
+])
+def test_a_part_that_only_points_back_belongs_to_the_rest_of_the_question(session, question, topics):
+    assert ask(question, clarifications(session)).topics == topics
+
+
 def test_an_unclear_question_asks_for_more_rather_than_guessing():
     reply = ask("how many per day?", clarifications(URL))
     assert reply.kind == "unclear" and "more specific" in reply.text and reply.topic is None
