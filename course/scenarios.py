@@ -30,8 +30,9 @@ def fresh_scenario(template: Mapping[str, str], rng: random.Random, *, spread: f
     """A new scenario shaped like ``template``: every figure scaled by a random factor in [1/spread, spread]
     and rounded to a figure an interviewer would say.
 
-    Fractions (plain numbers below 1) stay below 1; plain numbers of at least 1 (ratios, factors) stay at
-    least 1; whole numbers stay whole; names in ``keep`` are not changed.
+    Fractions (plain numbers below 1) stay below 1; ratios and factors above 1 stay at least 1.5 (2 when
+    whole): a peak or replication factor of 1 would make a forgotten factor give the right figure. Whole
+    numbers stay whole; names in ``keep`` are not changed.
     """
     out: dict[str, str] = {}
     for name, text in template.items():
@@ -46,8 +47,8 @@ def fresh_scenario(template: Mapping[str, str], rng: random.Random, *, spread: f
             continue
         scale = math.exp(rng.uniform(-math.log(spread), math.log(spread)))
         new = nice(value * scale)  # a count with a prefix word ("100 M user") keeps the word: unit is "M user"
-        if not unit:  # a plain number: a fraction stays below 1, a ratio or factor at least 1
-            new = min(new, 0.9) if value < 1 else max(new, 1.0)
+        if not unit:  # a plain number: a fraction stays below 1, a ratio or factor above 1 stays above 1
+            new = min(new, 0.9) if value < 1 else max(new, 1.5) if value > 1 else max(new, 1.0)
         if value == int(value) and new >= 1:
             new = float(max(1, round(new)))
         shown = f"{int(new)}" if new == int(new) else f"{new:g}"

@@ -176,13 +176,16 @@ def test_an_answer_passes_only_when_all_its_cases_do():
 # -- fresh scenarios and seeds -----------------------------------------------------------------------------
 
 def test_fresh_scenarios_keep_the_shape_of_the_problem():
-    template = {"users": "100 M user", "fraction": "0.1", "ratio": "2", "days": "30 day", "size": "1.5 KB/msg"}
+    template = {"users": "100 M user", "fraction": "0.1", "ratio": "2", "days": "30 day", "size": "1.5 KB/msg",
+                "factor": "1.7", "one": "1"}
     seen = set()
     for seed in range(200):
         fresh = fresh_scenario(template, random.Random(seed), keep=["size"])
         assert fresh["size"] == "1.5 KB/msg"
         assert 0 < float(fresh["fraction"]) < 1
-        assert float(fresh["ratio"]) >= 1 and float(fresh["ratio"]) == int(float(fresh["ratio"]))
+        # a factor above 1 never becomes 1: a forgotten factor would then give the right figure
+        assert float(fresh["ratio"]) >= 2 and float(fresh["ratio"]) == int(float(fresh["ratio"]))
+        assert float(fresh["factor"]) >= 1.5 and float(fresh["one"]) >= 1
         assert fresh["users"].endswith(" M user") and fresh["days"].endswith(" day")
         seen.add(fresh["users"])
     assert len(seen) > 5
