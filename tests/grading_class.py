@@ -140,6 +140,23 @@ def copy_class(src: Path, dst: Path, students: list[str]) -> Path:
     return dst
 
 
+def processes_working_in(folder: Path) -> list[str]:
+    """Live processes (not zombies) whose working folder is ``folder`` or inside it: e.g. grading processes."""
+    found, root = [], Path(folder).resolve()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cwd = Path(os.readlink(proc / "cwd"))
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and (cwd == root or root in cwd.parents):
+            found.append(f"{proc.name}: {cmdline[:200]}")
+    return found
+
+
 def processes_mentioning(text: str) -> list[str]:
     """Command lines of live processes that mention ``text`` (e.g. a course folder): leftover kernels."""
     found = []

@@ -331,7 +331,7 @@ def test_the_lock_serialises_gradings_of_one_student_and_not_of_two(monkeypatch)
     monkeypatch.setattr(dask_engine, "_load", lambda *args: None)
     monkeypatch.setattr(dask_engine, "_LOCK", contextlib.nullcontext())  # in one process: only the cluster lock
     monkeypatch.setattr(worker, "grade", fake_grade)
-    with LocalCluster(n_workers=3, threads_per_worker=1, processes=False, dashboard_address=None) as local, \
+    with LocalCluster(n_workers=3, threads_per_worker=1, processes=False, dashboard_address=":0") as local, \
             Client(local, set_as_default=False) as client:
         futures = [client.submit(dask_engine.grade_task, "/srv/course", "sqlite://", False, SESSION, student,
                                  f"sdl-grade-{student}-{i}", key=f"sdl-grade-{student}-{i}", pure=False)

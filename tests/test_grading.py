@@ -22,7 +22,8 @@ from course.scores import assignment_scores
 
 from .grading_class import (
     SESSION, append_to_answer, autograded_answer_ids, autograded_nb, copy_class, grade, journal, middle_answer,
-    new_class, points_before, processes_mentioning, read_csv, require, sandbox_available, submit,
+    new_class, points_before, processes_mentioning, processes_working_in, read_csv, require, sandbox_available,
+    submit,
 )
 
 pytestmark = pytest.mark.e2e
@@ -195,7 +196,8 @@ def test_a_second_run_grades_nobody_again(graded):
 
 @pytest.fixture(scope="module")
 def killed_and_rerun(tmp_path_factory):
-    """A class of 8 graded by the command, killed (SIGKILL to its process group) midway, then run again."""
+    """A class of 8 graded by the command, killed midway (SIGKILL to the command alone, not its process
+    group: its grading processes and their kernels must die with it), then run again."""
     ok, why = sandbox_available()
     require(ok, why)
     cls = new_class(tmp_path_factory.mktemp("crash") / "course")
@@ -213,11 +215,16 @@ def killed_and_rerun(tmp_path_factory):
     deadline = time.monotonic() + 900
     while len(journal(course)) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     at_kill = journal(course)
-    time.sleep(1)  # the sandboxed kernels die with their grader (--die-with-parent)
-    leftovers = processes_mentioning(str(course))
+    # The grading processes die with the command (PR_SET_PDEATHSIG), their kernels with them (--die-with-parent).
+    # Left alone, a grading process would live on for the rest of its student (seconds): 2 s is ample for a
+    # SIGKILL to be delivered and short of that.
+    deadline = time.monotonic() + 2
+    while (leftovers := processes_working_in(course) + processes_mentioning(str(course))) \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
     rerun = grade(course, "--jobs", "2")
     return {"dir": course, "students": sorted(class_), "at_kill": at_kill, "leftovers": leftovers, "rerun": rerun,
             "reference": reference, "cls": cls}
