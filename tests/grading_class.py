@@ -140,33 +140,27 @@ def copy_class(src: Path, dst: Path, students: list[str]) -> Path:
     return dst
 
 
-def processes_working_in(folder: Path) -> list[str]:
-    """Live processes (not zombies) whose working folder is ``folder`` or inside it: e.g. grading processes."""
-    found, root = [], Path(folder).resolve()
+def _live_processes():
+    """(pid, command line, working folder, state) of every other process /proc can still read."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             cwd = Path(os.readlink(proc / "cwd"))
             state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, IndexError):
             continue
-        if state != "Z" and (cwd == root or root in cwd.parents):
-            found.append(f"{proc.name}: {cmdline[:200]}")
-    return found
+        yield proc.name, cmdline, cwd, state
+
+
+def processes_working_in(folder: Path) -> list[str]:
+    """Live processes (not zombies) whose working folder is ``folder`` or inside it: e.g. grading processes."""
+    root = Path(folder).resolve()
+    return [f"{pid}: {cmdline[:200]}" for pid, cmdline, cwd, state in _live_processes()
+            if state != "Z" and (cwd == root or root in cwd.parents)]
 
 
 def processes_mentioning(text: str) -> list[str]:
     """Command lines of live processes that mention ``text`` (e.g. a course folder): leftover kernels."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(f"{proc.name}: {cmdline[:200]}")
-    return found
+    return [f"{pid}: {cmdline[:200]}" for pid, cmdline, _, _ in _live_processes() if text in cmdline]

@@ -93,24 +93,30 @@ def cluster(tmp_path_factory):
             _stop(proc)
 
 
-def _executing(client) -> dict[str, list[str]]:
-    """The keys of the tasks each worker is executing (once its grader is loaded), by worker address."""
+def _grading(client, student: str) -> str | None:
+    """The address of the worker executing ``student``'s task (once its grader is loaded), or None."""
     def executing(dask_worker) -> list[str]:  # a local function is pickled by value: workers cannot import tests/
         engine = sys.modules.get("course.grading.dask_engine")
         if engine is None or engine._loaded is None:
             return []  # nbgrader not loaded yet in this worker process: it is not grading anyone
         return [str(ts.key) for ts in dask_worker.state.tasks.values() if ts.state == "executing"]
 
-    return client.run(executing, on_error="ignore")
+    running = client.run(executing, on_error="ignore")
+    return next((address for address, keys in running.items() if any(f"-{student}-" in k for k in keys)), None)
+
+
+def _command(course: Path, address: str, stdout, stderr) -> subprocess.Popen:
+    """``python -m course grade SESSION --scheduler ADDRESS`` started in ``course``, as an instructor would."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_DB_URL", "COURSE_DASK_SCHEDULER")}
+    return subprocess.Popen([sys.executable, "-m", "course", "grade", SESSION, "--scheduler", address],
+                            cwd=course, env=env, stdout=stdout, stderr=stderr)
 
 
 def _grade_killing_a_worker(client, course: Path, address: str) -> tuple[subprocess.CompletedProcess, dict]:
     """Run the command on the cluster; SIGKILL the worker process while it grades ``SLEEPER`` (once)."""
-    env = {k: v for k, v in os.environ.items() if k != "COURSE_DB_URL"}
     out, err = course.parent / "dask-run.out", course.parent / "dask-run.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "course", "grade", SESSION, "--scheduler", address],
-                                cwd=course, env=env, stdout=stdout, stderr=stderr)
+        proc = _command(course, address, stdout, stderr)
     killed: dict = {}
     seen: dict[str, float] = {}
     deadline = time.monotonic() + 900
@@ -120,8 +126,7 @@ def _grade_killing_a_worker(client, course: Path, address: str) -> tuple[subproc
             if killed:
                 continue
             try:
-                running = _executing(client)
-                holder = next((a for a, keys in running.items() if any(f"-{SLEEPER}-" in k for k in keys)), None)
+                holder = _grading(client, SLEEPER)
                 if holder is None:
                     seen.clear()
                 elif time.monotonic() - seen.setdefault(holder, time.monotonic()) >= 1.5:  # well inside its grading
@@ -163,9 +168,10 @@ def graded(cluster, tmp_path_factory):
     leftovers = processes_mentioning(str(course))
     journal_before = journal(course)
     rerun = runner.grade(SESSION, course_dir=course, scheduler=cluster["address"], stream=io.StringIO())
-    return {"dir": course, "cls": cls, "perfect_nb": perfect, "students": sorted(students), "run": run, "killed": killed, "elapsed": elapsed,
-            "rows": read_csv(course), "local": read_csv(local), "local_run": local_run, "leftovers": leftovers,
-            "journal": journal_before, "rerun": rerun, "logs": cluster["logs"]}
+    return {"dir": course, "cls": cls, "perfect_nb": perfect, "students": sorted(students), "run": run,
+            "killed": killed, "elapsed": elapsed, "rows": read_csv(course), "local": read_csv(local),
+            "local_run": local_run, "leftovers": leftovers, "journal": journal_before, "rerun": rerun,
+            "logs": cluster["logs"]}
 
 
 def _explain(graded) -> str:
@@ -266,18 +272,15 @@ def stopped(cluster, graded, tmp_path_factory):
         return len(dask_scheduler.extensions["semaphores"].leases.get(name, {}))
 
     since = time.time()
-    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_DB_URL", "COURSE_DASK_SCHEDULER")}
     with open(course.parent / "killed-run.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "course", "grade", SESSION, "--scheduler", address],
-                                cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = _command(course, address, out, subprocess.STDOUT)
     orphan = None
     deadline = time.monotonic() + 600
     try:
         while proc.poll() is None and time.monotonic() < deadline and orphan is None:
             time.sleep(0.1)
             if client.run_on_scheduler(held, name=lock):  # the sleeper's grading has begun on a worker
-                orphan = next((a for a, keys in _executing(client).items() if any(f"-{SLEEPER}-" in k for k in keys)),
-                              None)
+                orphan = _grading(client, SLEEPER)
     finally:
         proc.kill()  # SIGKILL: no clean-up in the command, its client simply vanishes
         proc.wait()
@@ -285,7 +288,8 @@ def stopped(cluster, graded, tmp_path_factory):
     rerun = runner.grade(SESSION, course_dir=course, scheduler=address, stream=stream)
     return {"dir": course, "orphan": orphan, "rerun": rerun, "stream": stream.getvalue(), "journal": journal(course),
             "rows": read_csv(course), "gradings": _gradings(cluster["logs"], SLEEPER, since),
-            "leftovers": processes_mentioning(str(course)), "killed_log": (course.parent / "killed-run.log").read_text()}
+            "leftovers": processes_mentioning(str(course)),
+            "killed_log": (course.parent / "killed-run.log").read_text()}
 
 
 @pytest.mark.e2e

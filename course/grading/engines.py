@@ -4,7 +4,7 @@ The runner (``course.grading.runner``) owns everything around the grading itself
 engine: the journal, the progress bar, which failures are graded again alone, the CSV. An engine only
 grades a list of students and hands each outcome back the moment it completes:
 
-- :class:`LocalEngine` (the default): long-lived processes forked from the command, one per core, each
+- :class:`LocalEngine` (the default): long-lived processes forked from the command (dying with it), one per core, each
   loaded once with ``worker.init``; a process that dies breaks the pool, which names the students it was
   grading (the in-flight markers) for the runner to grade again alone.
 - ``course.grading.dask_engine.DaskEngine`` (``--scheduler``): one Dask task per student on a cluster,
@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -65,6 +66,31 @@ def retry_statuses(cpu_isolated: bool) -> tuple[str, ...]:
     return RETRY_ALONE if cpu_isolated else RETRY_ALONE + RETRY_ALONE_UNISOLATED
 
 
+def _die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when the command that forked it dies (Linux ``PR_SET_PDEATHSIG``).
+
+    Otherwise a command killed alone (``kill -9 PID``) leaves its grading processes finishing their students
+    unseen, and a run started at once could grade one of them at the same moment. Their sandboxed kernels
+    follow them (bwrap's ``--die-with-parent``).
+    """
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # 1: PR_SET_PDEATHSIG
+            return
+    except (OSError, AttributeError):  # not Linux: the command's process group is what a Ctrl-C stops
+        return
+    if os.getppid() != parent:  # the command died before the request took effect
+        os._exit(1)
+
+
+def _init_local(*args) -> None:
+    """A local grading process's initializer: die with the command, then ``worker.init(*args)``."""
+    _die_with_parent()
+    worker.init(*args)
+
+
 class LocalEngine:
     """``jobs`` long-lived grading processes forked from this one (nbgrader loaded once in each)."""
 
@@ -91,7 +117,7 @@ class LocalEngine:
     def _pool(self, workers: int) -> ProcessPoolExecutor:
         for marker in self.in_flight.iterdir():
             marker.unlink(missing_ok=True)
-        return ProcessPoolExecutor(max_workers=workers, mp_context=self.context, initializer=worker.init,
+        return ProcessPoolExecutor(max_workers=workers, mp_context=self.context, initializer=_init_local,
                                    initargs=(str(self.course_dir), self.db_url, self.use_sandbox, str(self.in_flight)))
 
     def grade_round(self, assignment: str, students: list[str], keep: Keep) -> list[str] | None:

@@ -165,11 +165,8 @@ def grading_config(course_dir: str | Path, db_url: str, *, sandbox: bool):
 def init(course_dir: str, db_url: str, sandbox: bool, in_flight: str = "") -> None:
     """Load nbgrader and the course config once in this process (a ``ProcessPoolExecutor`` initializer).
 
-    ``in_flight``: the folder where this worker names the student it is grading (the local engine's
-    processes, which also die with the command: see :func:`_die_with_parent`).
+    ``in_flight``: the folder where this worker names the student it is grading.
     """
-    if in_flight:
-        _die_with_parent()
     warnings.filterwarnings("ignore")  # SQLAlchemy 2.1 SAWarning from nbgrader: harmless noise
     os.environ.setdefault("MPLBACKEND", "Agg")
     api = NbGraderAPI(config=grading_config(course_dir, db_url, sandbox=sandbox))
@@ -182,25 +179,6 @@ def init(course_dir: str, db_url: str, sandbox: bool, in_flight: str = "") -> No
     _count_database_time()
     _state.pop("feedback", None)
     _state.update(api=api, course_dir=Path(course_dir), in_flight=Path(in_flight) if in_flight else None)
-
-
-def _die_with_parent() -> None:
-    """Have the kernel SIGKILL this process when the command that forked it dies (Linux ``PR_SET_PDEATHSIG``).
-
-    Otherwise a command killed alone (``kill -9 PID``) leaves its grading processes finishing their students
-    unseen, and a run started at once could grade one of them at the same moment. Their sandboxed kernels
-    follow them (bwrap's ``--die-with-parent``).
-    """
-    import ctypes
-
-    parent = os.getppid()
-    try:
-        if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # 1: PR_SET_PDEATHSIG
-            return
-    except (OSError, AttributeError):  # not Linux: the command's process group is what a Ctrl-C stops
-        return
-    if os.getppid() != parent:  # the command died before the request took effect
-        os._exit(1)
 
 
 def _count_database_time() -> None:
